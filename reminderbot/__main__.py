@@ -1,0 +1,3 @@
+from reminderbot.cli import main
+
+raise SystemExit(main())

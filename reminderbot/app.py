@@ -1,0 +1,138 @@
+"""Builds the PTB Application: handlers, rate limiter, the dispatcher job, start-up and shutdown."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from telegram import Update
+from telegram.error import TelegramError
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+
+from reminderbot import handlers
+from reminderbot.catalog import Catalog, load_catalog
+from reminderbot.clock import Clock, SystemClock
+from reminderbot.config import Settings
+from reminderbot.db.migrate import upgrade
+from reminderbot.db.session import make_engine, make_sessionmaker
+from reminderbot.dispatch import Dispatcher
+from reminderbot.handlers.info import bot_commands
+from reminderbot.runtime import RUNTIME_KEY, Runtime
+
+log = logging.getLogger(__name__)
+
+DISPATCH_INTERVAL_SECONDS = 5.0
+DISPATCHER_KEY = "reminderbot.dispatcher"
+
+BotApplication = Application[Any, Any, Any, Any, Any, Any]
+
+
+def build_runtime(
+    settings: Settings, *, catalog: Catalog | None = None, clock: Clock | None = None
+) -> Runtime:
+    """The shared services for one process."""
+    engine = make_engine(settings.database_url)
+    return Runtime(
+        settings=settings,
+        catalog=catalog if catalog is not None else load_catalog(settings.messages_dir),
+        engine=engine,
+        sessions=make_sessionmaker(engine),
+        clock=clock if clock is not None else SystemClock(),
+    )
+
+
+def file_url_for(base_url: str) -> str:
+    """The file-download base that goes with a Bot API base URL (``…/bot`` → ``…/file/bot``)."""
+    root = base_url.removesuffix("/bot")
+    return f"{root}/file/bot" if root != base_url else base_url
+
+
+def build_application(
+    settings: Settings,
+    *,
+    catalog: Catalog | None = None,
+    clock: Clock | None = None,
+    dispatch_interval: float = DISPATCH_INTERVAL_SECONDS,
+) -> BotApplication:
+    """The whole bot, ready for ``run_polling`` (or ``initialize``/``start`` in tests)."""
+    runtime = build_runtime(settings, catalog=catalog, clock=clock)
+    application: BotApplication = (
+        ApplicationBuilder()
+        .token(settings.require_token())
+        .base_url(settings.telegram_api_base_url)
+        .base_file_url(file_url_for(settings.telegram_api_base_url))
+        # Telegram's limits: 30 messages a second overall, one a second per chat.
+        .rate_limiter(AIORateLimiter(max_retries=2))
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+        .build()
+    )
+    dispatcher = Dispatcher(runtime)
+    application.bot_data[RUNTIME_KEY] = runtime
+    application.bot_data[DISPATCHER_KEY] = dispatcher
+    handlers.register(application)
+    assert application.job_queue is not None
+    application.job_queue.run_repeating(
+        _dispatch_tick,
+        interval=dispatch_interval,
+        first=0,
+        name="dispatch",
+        # A late tick still runs (no grace limit); missed ticks collapse; never two at once.
+        job_kwargs={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
+    )
+    return application
+
+
+@asynccontextmanager
+async def running(application: BotApplication, *, poll_timeout: int = 10) -> AsyncIterator[None]:
+    """Run the bot inside the current event loop (what ``run_polling`` does, step by step).
+
+    Used by the tests and by ``reminderbot try``; updates waiting at Telegram are kept.
+    """
+    await application.initialize()
+    assert application.post_init is not None and application.updater is not None
+    try:
+        await application.post_init(application)
+        await application.updater.start_polling(
+            poll_interval=0,
+            timeout=poll_timeout,
+            drop_pending_updates=False,
+            allowed_updates=Update.ALL_TYPES,
+        )
+        await application.start()
+        try:
+            yield
+        finally:
+            if application.updater.running:
+                await application.updater.stop()
+            if application.running:
+                await application.stop()
+    finally:
+        await application.shutdown()
+        if application.post_shutdown is not None:
+            await application.post_shutdown(application)
+
+
+async def _dispatch_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
+    dispatcher = context.bot_data[DISPATCHER_KEY]
+    assert isinstance(dispatcher, Dispatcher)
+    await dispatcher.tick(context.bot)
+
+
+async def _post_init(application: BotApplication) -> None:
+    runtime: Runtime = application.bot_data[RUNTIME_KEY]
+    await upgrade(runtime.engine)
+    try:
+        await application.bot.set_my_commands(bot_commands(runtime.catalog))
+    except TelegramError as exc:
+        log.warning(
+            "could not register the command list with Telegram (%s); carrying on",
+            type(exc).__name__,
+        )
+
+
+async def _post_shutdown(application: BotApplication) -> None:
+    runtime: Runtime = application.bot_data[RUNTIME_KEY]
+    await runtime.engine.dispose()

@@ -1,0 +1,223 @@
+"""Loads the message catalog in ``messages/`` and renders its entries.
+
+Layout: ``messages/sources.yaml`` names the sections of the source document;
+``messages/<lang>/<topic>.yaml`` maps keys (``<topic>.<name>``) to entries:
+
+    start.welcome:
+      source: safe-use          # a section from sources.yaml
+      text: |
+        Hello ...               # Telegram HTML; placeholders as {name}
+
+An entry that rotates has ``variants:`` (a list of texts) instead of ``text:``.
+"""
+
+from __future__ import annotations
+
+import html
+import string
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from reminderbot import texts
+from reminderbot.texts import Key
+
+DEFAULT_LANGUAGE = "en"
+
+# Tags Telegram's HTML parse mode accepts.
+_TELEGRAM_TAGS = frozenset(
+    "b strong i em u ins s strike del span tg-spoiler a code pre blockquote tg-emoji".split()
+)
+
+
+class CatalogError(Exception):
+    """The catalog cannot be used; the message names the file or key at fault."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One catalog entry: its variants (one unless it rotates) and its source section."""
+
+    key: str
+    variants: tuple[str, ...]
+    source: str
+
+
+class _TagChecker(HTMLParser):
+    """Collects what Telegram would refuse in an HTML text."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=False)
+        self.problems: list[str] = []
+        self.open: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in _TELEGRAM_TAGS:
+            self.problems.append(f"tag <{tag}> is not allowed by Telegram")
+        self.open.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.open or self.open[-1] != tag:
+            self.problems.append(f"closing tag </{tag}> does not match")
+        else:
+            self.open.pop()
+
+
+def check_html(text: str) -> list[str]:
+    """Return what is wrong with ``text`` as Telegram HTML (empty when it is fine)."""
+    checker = _TagChecker()
+    checker.feed(text)
+    checker.close()
+    problems = list(checker.problems)
+    if checker.open:
+        problems.append(f"tag <{checker.open[-1]}> is never closed")
+    bare = text.replace("&amp;", "").replace("&lt;", "").replace("&gt;", "").replace("&quot;", "")
+    if "&" in bare:
+        problems.append("a bare '&' must be written &amp;")
+    return problems
+
+
+def placeholders(text: str) -> set[str]:
+    """The ``{name}`` placeholders used in ``text``."""
+    return {field for _, field, _, _ in string.Formatter().parse(text) if field is not None}
+
+
+class Catalog:
+    """The loaded, checked catalog: renders a key for a language and a variant."""
+
+    def __init__(self, entries: Mapping[str, Mapping[str, Entry]], sources: Mapping[str, str]):
+        self._entries = entries
+        self.sources = sources
+
+    @property
+    def languages(self) -> list[str]:
+        """Languages present in the catalog, the default first."""
+        return sorted(self._entries, key=lambda lang: (lang != DEFAULT_LANGUAGE, lang))
+
+    def resolve_language(self, language_code: str | None) -> str:
+        """The catalog language to use for a Telegram language code such as ``pt-br``."""
+        if language_code:
+            code = language_code.lower()
+            for candidate in (code, code.split("-")[0]):
+                if candidate in self._entries:
+                    return candidate
+        return DEFAULT_LANGUAGE
+
+    def entry(self, key: Key, language: str | None = None) -> Entry:
+        """The entry for ``key`` in ``language``, falling back to the default language."""
+        lang = self.resolve_language(language)
+        found = self._entries[lang].get(key.name)
+        return found if found is not None else self._entries[DEFAULT_LANGUAGE][key.name]
+
+    def variant_count(self, key: Key, language: str | None = None) -> int:
+        """How many wordings ``key`` has (rotating keys have several)."""
+        return len(self.entry(key, language).variants)
+
+    def render(
+        self, key: Key, language: str | None = None, *, variant: int = 0, **params: Any
+    ) -> str:
+        """Render ``key`` as Telegram HTML; every parameter value is HTML-escaped."""
+        if set(params) != key.params:
+            raise TypeError(f"{key.name} takes {sorted(key.params)}, got {sorted(params)}")
+        variants = self.entry(key, language).variants
+        template = variants[variant % len(variants)]
+        escaped = {name: html.escape(str(value), quote=False) for name, value in params.items()}
+        return template.format_map(escaped).strip()
+
+    def label(self, key: Key, language: str | None = None) -> str:
+        """A button label or command description: plain text, no placeholders."""
+        return self.render(key, language)
+
+
+def default_messages_dir() -> Path:
+    """``messages/`` shipped inside the package, or beside it in a source checkout."""
+    package = Path(__file__).resolve().parent
+    for candidate in (package / "messages", package.parent / "messages"):
+        if (candidate / "sources.yaml").is_file():
+            return candidate
+    raise CatalogError(f"no messages/ directory found near {package}")
+
+
+def load_catalog(directory: Path | None = None, keys: Iterable[Key] | None = None) -> Catalog:
+    """Load and check the catalog; raise ``CatalogError`` naming the first key at fault."""
+    root = directory if directory is not None else default_messages_dir()
+    wanted = {key.name: key for key in (keys if keys is not None else texts.ALL_KEYS.values())}
+    sources = _load_sources(root / "sources.yaml")
+    languages = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not any(p.name == DEFAULT_LANGUAGE for p in languages):
+        raise CatalogError(f"{root}: no {DEFAULT_LANGUAGE}/ folder")
+    entries: dict[str, dict[str, Entry]] = {}
+    for lang_dir in languages:
+        entries[lang_dir.name] = _load_language(lang_dir, wanted, sources)
+    missing = sorted(set(wanted) - set(entries[DEFAULT_LANGUAGE]))
+    if missing:
+        raise CatalogError(f"message key {missing[0]} is missing from {root / DEFAULT_LANGUAGE}")
+    return Catalog(entries, sources)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise CatalogError(f"{path}: cannot be read as YAML ({exc.__class__.__name__})") from exc
+    if not isinstance(data, dict):
+        raise CatalogError(f"{path}: expected a mapping of keys to entries")
+    return data
+
+
+def _load_sources(path: Path) -> dict[str, str]:
+    if not path.is_file():
+        raise CatalogError(f"{path} is missing")
+    sections = _read_yaml(path).get("sections")
+    if not isinstance(sections, dict) or not sections:
+        raise CatalogError(f"{path}: needs a 'sections' mapping")
+    return {str(name): str(title) for name, title in sections.items()}
+
+
+def _load_language(
+    lang_dir: Path, wanted: Mapping[str, Key], sources: Mapping[str, str]
+) -> dict[str, Entry]:
+    entries: dict[str, Entry] = {}
+    for path in sorted(lang_dir.glob("*.yaml")):
+        for name, raw in _read_yaml(path).items():
+            name = str(name)
+            where = f"message key {name} ({path})"
+            if name in entries:
+                raise CatalogError(f"{where}: defined twice")
+            if name.split(".", 1)[0] != path.stem:
+                raise CatalogError(f"{where}: belongs in {name.split('.', 1)[0]}.yaml")
+            key = wanted.get(name)
+            if key is None:
+                raise CatalogError(f"{where}: not a key the bot uses")
+            entries[name] = _parse_entry(key, raw, where, sources)
+    return entries
+
+
+def _parse_entry(key: Key, raw: Any, where: str, sources: Mapping[str, str]) -> Entry:
+    if not isinstance(raw, dict):
+        raise CatalogError(f"{where}: expected 'source' and 'text' (or 'variants')")
+    source = raw.get("source")
+    if source not in sources:
+        raise CatalogError(f"{where}: 'source' must be one of {sorted(sources)}")
+    if key.rotates:
+        variants = raw.get("variants")
+        if not isinstance(variants, list) or len(variants) < 2:
+            raise CatalogError(f"{where}: needs 'variants', a list of at least two texts")
+    else:
+        variants = [raw.get("text")]
+    for text in variants:
+        if not isinstance(text, str) or not text.strip():
+            raise CatalogError(f"{where}: empty text")
+        used = placeholders(text)
+        if used != key.params:
+            raise CatalogError(
+                f"{where}: placeholders {sorted(used)} do not match {sorted(key.params)}"
+            )
+        problems = check_html(text)
+        if problems:
+            raise CatalogError(f"{where}: {problems[0]}")
+    return Entry(key.name, tuple(variants), str(source))

@@ -1,0 +1,237 @@
+"""The one place that sends reminders: claim the due rows, send them, advance each row.
+
+Safe to run in several processes at once: a claim is an expiring lease written in one
+UPDATE (with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL), so each due row goes to one sender.
+A row is advanced right after Telegram confirms the send, so a restart repeats nothing
+that was confirmed sent and loses nothing that was not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import case, or_, select, update
+from telegram import Bot, InlineKeyboardMarkup
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+
+from reminderbot import keyboards, texts
+from reminderbot.db.models import Schedule, ScheduleKind, User, UserStatus
+from reminderbot.runtime import Runtime
+from reminderbot.schedule import WakingWindow, is_late, next_due, spread_offset
+from reminderbot.subscriptions import LEASE, rule_of, stop
+
+log = logging.getLogger(__name__)
+
+# After a failed send (network, 5xx) the row waits this long before it is tried again.
+RETRY_BACKOFF = timedelta(seconds=30)
+
+
+class Outcome(StrEnum):
+    """What happened to one claimed reminder."""
+
+    SENT = "sent"
+    SKIPPED_LATE = "skipped_late"
+    RETRY = "retry"
+    DEACTIVATED = "deactivated"
+
+
+@dataclass(frozen=True)
+class Due:
+    """A claimed reminder with what is needed to send and advance it."""
+
+    schedule_id: int
+    kind: str
+    due_at: datetime
+    sent_count: int
+    every_hours: int | None
+    at_time: time | None
+    telegram_user_id: int
+    chat_id: int
+    language_code: str | None
+    timezone: str | None
+    wake_start: time
+    wake_end: time
+
+
+@dataclass
+class TickReport:
+    """Counts of one tick, by outcome."""
+
+    counts: dict[Outcome, int] = field(default_factory=lambda: dict.fromkeys(Outcome, 0))
+
+    @property
+    def claimed(self) -> int:
+        """How many rows this tick claimed."""
+        return sum(self.counts.values())
+
+
+class Dispatcher:
+    """Claims due schedule rows in batches, sends them through the bot, and advances them."""
+
+    def __init__(self, runtime: Runtime, *, batch_size: int = 500, worker_id: str | None = None):
+        self.runtime = runtime
+        self.batch_size = batch_size
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+
+    async def tick(self, bot: Bot) -> TickReport:
+        """Send every reminder due now, batch after batch; return what happened."""
+        report = TickReport()
+        while True:
+            batch = await self.claim(self.runtime.clock.now())
+            outcomes = await asyncio.gather(*(self.deliver(bot, due) for due in batch))
+            for outcome in outcomes:
+                report.counts[outcome] += 1
+            if len(batch) < self.batch_size:
+                break
+        if report.claimed:
+            log.info("dispatch tick: %s", {k.value: v for k, v in report.counts.items() if v})
+        return report
+
+    async def claim(self, now: datetime) -> list[Due]:
+        """Lease up to ``batch_size`` due rows to this worker and return them."""
+        due_ids = (
+            select(Schedule.id)
+            .join(User, User.id == Schedule.user_id)
+            .where(
+                Schedule.next_due_at <= now,
+                User.status == UserStatus.ACTIVE,
+                or_(Schedule.claimed_until.is_(None), Schedule.claimed_until < now),
+            )
+            .order_by(Schedule.next_due_at)
+            .limit(self.batch_size)
+            .with_for_update(of=Schedule, skip_locked=True)
+        )
+        async with self.runtime.sessions.begin() as session:
+            claimed = (
+                await session.scalars(
+                    update(Schedule)
+                    .where(Schedule.id.in_(due_ids.scalar_subquery()))
+                    .values(claimed_until=now + LEASE, claimed_by=self.worker_id)
+                    .returning(Schedule.id)
+                    .execution_options(synchronize_session=False)
+                )
+            ).all()
+            if not claimed:
+                return []
+            rows = await session.execute(
+                select(Schedule, User)
+                .join(User, User.id == Schedule.user_id)
+                .where(Schedule.id.in_(claimed))
+                .order_by(Schedule.next_due_at)
+            )
+            return [
+                Due(
+                    schedule_id=s.id,
+                    kind=s.kind,
+                    due_at=s.next_due_at,
+                    sent_count=s.sent_count,
+                    every_hours=s.every_hours,
+                    at_time=s.at_time,
+                    telegram_user_id=u.telegram_user_id,
+                    chat_id=u.chat_id,
+                    language_code=u.language_code,
+                    timezone=u.timezone,
+                    wake_start=u.wake_start,
+                    wake_end=u.wake_end,
+                )
+                for s, u in rows.tuples()
+                if s.next_due_at is not None
+            ]
+
+    def render(self, due: Due) -> tuple[str, InlineKeyboardMarkup]:
+        """The text and buttons of a reminder, in the user's language."""
+        catalog, lang = self.runtime.catalog, due.language_code
+        if due.kind == ScheduleKind.HYDRATION:
+            text = catalog.render(texts.HYDRATION_REMINDER, lang, variant=due.sent_count)
+            return text, keyboards.hydration(catalog, lang)
+        return catalog.render(texts.CHECKIN_QUESTION, lang), keyboards.checkin(catalog, lang)
+
+    def next_due(self, due: Due, after: datetime) -> datetime:
+        """The row's next occurrence strictly after ``after``."""
+        return next_due(
+            rule_of(due.kind, due.every_hours, due.at_time),
+            self.runtime.zone(due.timezone),
+            WakingWindow(due.wake_start, due.wake_end),
+            spread_offset(due.telegram_user_id, self.runtime.settings.reminder_spread_minutes),
+            after,
+        )
+
+    async def deliver(self, bot: Bot, due: Due) -> Outcome:
+        """Send one claimed reminder (or skip it when too late) and record the outcome."""
+        if is_late(due.due_at, self.runtime.clock.now()):
+            await self._advance(due, sent=False)
+            return Outcome.SKIPPED_LATE
+        text, markup = self.render(due)
+        try:
+            await bot.send_message(
+                due.chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
+            )
+        except Forbidden:
+            return await self._deactivate(due)
+        except BadRequest as exc:
+            if "chat not found" in exc.message.lower():
+                return await self._deactivate(due)
+            log.error("reminder %s refused by Telegram: %s", due.schedule_id, exc.message)
+            await self._release(due, RETRY_BACKOFF)
+            return Outcome.RETRY
+        except RetryAfter as exc:
+            retry = exc.retry_after
+            await self._release(
+                due, retry if isinstance(retry, timedelta) else timedelta(seconds=retry)
+            )
+            return Outcome.RETRY
+        except TelegramError as exc:
+            log.warning(
+                "reminder %s not sent (%s); will retry", due.schedule_id, type(exc).__name__
+            )
+            await self._release(due, RETRY_BACKOFF)
+            return Outcome.RETRY
+        await self._advance(due, sent=True)
+        return Outcome.SENT
+
+    async def _advance(self, due: Due, *, sent: bool) -> None:
+        now = self.runtime.clock.now()
+        following = self.next_due(due, now)
+        counter = Schedule.sent_count if sent else Schedule.skipped_count
+        values: dict[str, Any] = {
+            # A /stop that came in meanwhile set next_due_at to NULL: keep it off.
+            "next_due_at": case((Schedule.next_due_at.is_(None), None), else_=following),
+            "claimed_until": None,
+            "claimed_by": None,
+            counter.key: counter + 1,
+        }
+        if sent:
+            values["last_sent_at"] = now
+        async with self.runtime.sessions.begin() as session:
+            await session.execute(
+                update(Schedule)
+                .where(Schedule.id == due.schedule_id, Schedule.claimed_by == self.worker_id)
+                .values(values)
+                .execution_options(synchronize_session=False)
+            )
+
+    async def _release(self, due: Due, wait: timedelta) -> None:
+        """Give the row back, not to be claimed again for ``wait``."""
+        async with self.runtime.sessions.begin() as session:
+            await session.execute(
+                update(Schedule)
+                .where(Schedule.id == due.schedule_id, Schedule.claimed_by == self.worker_id)
+                .values(claimed_by=None, claimed_until=self.runtime.clock.now() + wait)
+                .execution_options(synchronize_session=False)
+            )
+
+    async def _deactivate(self, due: Due) -> Outcome:
+        """The user blocked the bot: handled like /stop."""
+        async with self.runtime.sessions.begin() as session:
+            await stop(session, due.telegram_user_id, self.runtime.clock.now())
+        await self._release(due, timedelta(0))
+        log.info("user deactivated after Telegram refused delivery (schedule %s)", due.schedule_id)
+        return Outcome.DEACTIVATED

@@ -1,0 +1,14 @@
+"""Conversation handlers, one module per conversation; ``register`` adds them in order."""
+
+from __future__ import annotations
+
+from telegram.ext import Application
+
+from reminderbot.handlers import checkin, errors, fallback, hydration, info, start, stop
+
+
+def register(application: Application) -> None:  # type: ignore[type-arg]
+    """Add every handler; the fallbacks come last so they only take what nothing else did."""
+    for module in (start, info, stop, hydration, checkin, fallback):
+        application.add_handlers(module.HANDLERS)
+    application.add_error_handler(errors.on_error)

@@ -1,0 +1,35 @@
+"""Everything the other handlers do not take: a kind pointer, never a crash."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import CallbackQueryHandler, ContextTypes, MessageHandler
+
+from reminderbot import texts
+from reminderbot.handlers.filters import GROUP_COMMANDS, PRIVATE_MESSAGES
+from reminderbot.handlers.reply import language_of, reply
+from reminderbot.runtime import runtime_of
+
+
+async def unknown_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Any other message in a private chat: point to /help."""
+    await reply(update, runtime_of(context), texts.UNKNOWN_TEXT)
+
+
+async def group_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A command in a group: the bot works in private chats only. Nothing is stored."""
+    await reply(update, runtime_of(context), texts.PRIVATE_ONLY)
+
+
+async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A button the bot no longer knows (old message, forged data)."""
+    assert update.callback_query is not None
+    label = runtime_of(context).catalog.label(texts.BUTTON_EXPIRED, language_of(update))
+    await update.callback_query.answer(label)
+
+
+HANDLERS = [
+    MessageHandler(GROUP_COMMANDS, group_command),
+    MessageHandler(PRIVATE_MESSAGES, unknown_message),
+    CallbackQueryHandler(stale_button),
+]
