@@ -9,6 +9,7 @@ from reminderbot.handlers import checkin, errors, fallback, hydration, info, sta
 
 def register(application: Application) -> None:  # type: ignore[type-arg]
     """Add every handler; the fallbacks come last so they only take what nothing else did."""
+    application.add_handlers(fallback.GUARDS, group=-1)
     for module in (start, info, stop, hydration, checkin, fallback):
         application.add_handlers(module.HANDLERS)
     application.add_error_handler(errors.on_error)

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import CallbackQueryHandler, ContextTypes, MessageHandler
+from telegram.ext import (
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    TypeHandler,
+)
 
 from reminderbot import texts
 from reminderbot.handlers.filters import GROUP_COMMANDS, PRIVATE_MESSAGES
@@ -27,6 +33,17 @@ async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     label = runtime_of(context).catalog.label(texts.BUTTON_EXPIRED, language_of(update))
     await update.callback_query.answer(label)
 
+
+async def empty_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A button press without data: PTB would hand it to every pattern handler, so stop it here."""
+    query = update.callback_query
+    if query is not None and not query.data:
+        await stale_button(update, context)
+        raise ApplicationHandlerStop
+
+
+# Checked before every other handler.
+GUARDS = [TypeHandler(Update, empty_button)]
 
 HANDLERS = [
     MessageHandler(GROUP_COMMANDS, group_command),

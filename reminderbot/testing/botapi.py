@@ -1,0 +1,1132 @@
+"""A loopback stand-in for the Telegram Bot API.
+
+:class:`BotAPIStandIn` serves ``/bot<token>/<method>`` over HTTP on 127.0.0.1 so that the real
+python-telegram-bot client (``telegram.Bot`` / ``Application`` built with
+``.base_url(standin.base_url)``) talks to it exactly as it would talk to Telegram.  Tests act as
+users (:meth:`BotAPIStandIn.send_message`, :meth:`BotAPIStandIn.press_button`, ...), the bot
+receives those as updates through ``getUpdates`` long polling, and everything the bot sends is
+recorded (:attr:`BotAPIStandIn.sent`, :attr:`BotAPIStandIn.calls`).
+
+Requests are validated the way Telegram validates them (empty or over-long text, malformed or
+unsupported HTML, over-long callback data, edits of unknown or unchanged messages), and
+Telegram's errors can be injected with :meth:`BotAPIStandIn.fail_next` and
+:meth:`BotAPIStandIn.block`.  Message text is never logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any
+
+from aiohttp import web
+
+__all__ = [
+    "ApiCall",
+    "BotAPIStandIn",
+    "FakeChat",
+    "FakeUser",
+    "SentMessage",
+    "StandInEvent",
+]
+
+_log = logging.getLogger(__name__)
+
+JSONDict = dict[str, Any]
+
+MAX_TEXT_LENGTH = 4096
+MAX_CALLBACK_DATA_BYTES = 64
+MAX_CALLBACK_ANSWER_LENGTH = 200
+
+# Parameters that are JSON-encoded (or numbers/booleans) when PTB posts form fields.
+_JSON_PARAMS = frozenset(
+    {
+        "allow_sending_without_reply",
+        "allowed_updates",
+        "cache_time",
+        "chat_id",
+        "commands",
+        "disable_notification",
+        "disable_web_page_preview",
+        "drop_pending_updates",
+        "entities",
+        "limit",
+        "link_preview_options",
+        "message_id",
+        "message_thread_id",
+        "offset",
+        "protect_content",
+        "reply_markup",
+        "reply_parameters",
+        "reply_to_message_id",
+        "scope",
+        "show_alert",
+        "timeout",
+    }
+)
+# Methods that address a chat and therefore fail with 403 once the chat blocked the bot.
+_CHAT_METHODS = frozenset(
+    {"sendmessage", "editmessagetext", "editmessagereplymarkup", "deletemessage", "sendchataction"}
+)
+_HTML_TAGS = {
+    "a": "text_link",
+    "b": "bold",
+    "strong": "bold",
+    "i": "italic",
+    "em": "italic",
+    "u": "underline",
+    "ins": "underline",
+    "s": "strikethrough",
+    "strike": "strikethrough",
+    "del": "strikethrough",
+    "span": "spoiler",
+    "tg-spoiler": "spoiler",
+    "code": "code",
+    "pre": "pre",
+    "blockquote": "blockquote",
+    "tg-emoji": "custom_emoji",
+}
+_HTML_ENTITY = re.compile(r"&(?:#[xX]([0-9a-fA-F]{1,8})|#([0-9]{1,8})|(lt|gt|amp|quot));?")
+_NAMED_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
+_COMMAND = re.compile(r"^/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,64})?")
+_BOT_COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
+_NOT_MODIFIED = (
+    "Bad Request: message is not modified: specified new message content and reply markup are "
+    "exactly the same as a current content and reply markup of the message"
+)
+_DEFAULT_DESCRIPTIONS = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden: bot was blocked by the user",
+    404: "Not Found",
+    409: "Conflict: terminated by other getUpdates request",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+}
+
+
+@dataclass(frozen=True)
+class FakeUser:
+    """A Telegram user the tests act as.  Their private chat has the same id."""
+
+    id: int
+    first_name: str = "Test"
+    language_code: str | None = "en"
+
+
+@dataclass(frozen=True)
+class FakeChat:
+    """A chat the fake users write in: ``"private"``, ``"group"`` or ``"supergroup"``."""
+
+    id: int
+    type: str
+    title: str | None = None
+
+
+@dataclass
+class SentMessage:
+    """A message the bot sent, kept current as the bot edits or deletes it.
+
+    ``text`` and ``parse_mode`` are exactly what the bot sent; ``plain_text`` and ``entities``
+    are what the user reads after Telegram parsed the markup.
+    """
+
+    message_id: int
+    chat_id: int
+    text: str
+    parse_mode: str | None
+    reply_markup: dict[str, Any] | None
+    date: datetime
+    edits: int = 0
+    plain_text: str = ""
+    entities: list[JSONDict] = field(default_factory=list)
+    edit_date: datetime | None = None
+    deleted: bool = False
+
+    @property
+    def buttons(self) -> list[list[tuple[str, str | None]]]:
+        """Inline keyboard rows as ``(text, callback_data or url)`` pairs."""
+        rows = (self.reply_markup or {}).get("inline_keyboard") or []
+        return [
+            [(str(b.get("text", "")), b.get("callback_data", b.get("url"))) for b in row]
+            for row in rows
+        ]
+
+    def button_texts(self) -> list[str]:
+        """All inline button texts, row by row."""
+        return [text for row in self.buttons for text, _ in row]
+
+
+@dataclass
+class ApiCall:
+    """One request the bot made, with its decoded parameters and the HTTP status answered."""
+
+    method: str
+    params: dict[str, Any]
+    status: int
+
+
+@dataclass
+class StandInEvent:
+    """Something the user would notice: ``"sent"``, ``"edited"``, ``"callback_answer"``,
+    ``"deleted"``.  ``text`` is the callback answer's text (``None`` for other kinds)."""
+
+    kind: str
+    message: SentMessage | None
+    text: str | None
+
+
+class _ApiError(Exception):
+    """An error answer in Telegram's envelope."""
+
+    def __init__(self, status: int, description: str, retry_after: int | None = None) -> None:
+        super().__init__(description)
+        self.status = status
+        self.description = description
+        self.retry_after = retry_after
+
+    def envelope(self) -> JSONDict:
+        body: JSONDict = {"ok": False, "error_code": self.status, "description": self.description}
+        if self.retry_after is not None:
+            body["parameters"] = {"retry_after": self.retry_after}
+        return body
+
+
+@dataclass
+class _Failure:
+    method: str
+    error: _ApiError
+    chat_id: int | None
+    times: int
+
+
+def _u16(text: str) -> int:
+    """Length in UTF-16 code units, the unit of Telegram's entity offsets."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _decode_entity(text: str, pos: int) -> tuple[str, int] | None:
+    """Decode an HTML entity at ``pos`` the way Telegram does; ``None`` leaves ``&`` literal."""
+    match = _HTML_ENTITY.match(text, pos)
+    if match is None:
+        return None
+    hex_code, dec_code, name = match.groups()
+    if name is not None:
+        return _NAMED_ENTITIES[name], match.end()
+    code = int(hex_code, 16) if hex_code is not None else int(dec_code)
+    if code == 0 or code >= 0x10FFFF or 0xD800 <= code <= 0xDFFF:
+        return None
+    return chr(code), match.end()
+
+
+def parse_html(text: str) -> tuple[str, list[JSONDict]]:
+    """Parse Telegram-flavoured HTML into plain text and entities (offsets in UTF-16 units).
+
+    Raises ``_ApiError`` with Telegram's "can't parse entities" description on malformed markup.
+    """
+
+    def fail(reason: str) -> _ApiError:
+        return _ApiError(400, f"Bad Request: can't parse entities: {reason}")
+
+    def at(pos: int) -> str:
+        return f"at byte offset {len(text[:pos].encode())}"
+
+    out: list[str] = []
+    u16 = 0
+    stack: list[tuple[str, int, dict[str, str]]] = []
+    attrs: dict[str, str]
+    entities: list[JSONDict] = []
+    i, n = 0, len(text)
+    while i < n:
+        char = text[i]
+        decoded = _decode_entity(text, i) if char == "&" else None
+        if decoded is not None or char != "<":
+            piece, i = decoded if decoded is not None else (char, i + 1)
+            out.append(piece)
+            u16 += _u16(piece)
+            continue
+        begin, j = i, i + 1
+        if j < n and text[j] == "/":
+            if not stack:
+                raise fail(f"Unexpected end tag {at(begin)}")
+            j += 1
+            while j < n and not text[j].isspace() and text[j] != ">":
+                j += 1
+            end_name = text[begin + 2 : j].lower()
+            while j < n and text[j].isspace():
+                j += 1
+            if j >= n or text[j] != ">":
+                raise fail(f"Unclosed end tag {at(begin)}")
+            tag, start, attrs = stack.pop()
+            if end_name and end_name != tag:
+                raise fail(
+                    f'Unmatched end tag {at(begin)}, expected "</{tag}>", found "</{end_name}>"'
+                )
+            entity = _html_entity(tag, start, u16 - start, attrs, stack)
+            if entity is not None:
+                entities.append(entity)
+            i = j + 1
+            continue
+        while j < n and not text[j].isspace() and text[j] != ">":
+            j += 1
+        if j >= n:
+            raise fail(f"Unclosed start tag {at(begin)}")
+        tag = text[begin + 1 : j].lower()
+        if tag not in _HTML_TAGS:
+            raise fail(f'Unsupported start tag "{tag}" {at(begin)}')
+        attrs = {}
+        while True:
+            while j < n and text[j].isspace():
+                j += 1
+            if j >= n:
+                raise fail(f'Unclosed start tag "{tag}" {at(begin)}')
+            if text[j] == ">":
+                break
+            name_start = j
+            while j < n and not text[j].isspace() and text[j] not in "=>":
+                j += 1
+            name = text[name_start:j]
+            if not name:
+                raise fail(f'Empty attribute name in the tag "{tag}" {at(begin)}')
+            while j < n and text[j].isspace():
+                j += 1
+            if tag == "blockquote" and name == "expandable" and (j >= n or text[j] != "="):
+                attrs[name] = ""
+                continue
+            if j >= n or text[j] != "=":
+                raise fail(
+                    f'Expected equal sign in declaration of an attribute of the tag "{tag}" '
+                    f"{at(begin)}"
+                )
+            j += 1
+            while j < n and text[j].isspace():
+                j += 1
+            if j >= n:
+                raise fail(f'Unclosed start tag "{tag}" {at(begin)}')
+            if text[j] in "'\"":
+                quote, value_chars = text[j], list[str]()
+                j += 1
+                while j < n and text[j] != quote:
+                    dec = _decode_entity(text, j) if text[j] == "&" else None
+                    piece, j = dec if dec is not None else (text[j], j + 1)
+                    value_chars.append(piece)
+                j += 1
+                value = "".join(value_chars)
+            else:
+                token_start = j
+                while j < n and (text[j].isalnum() or text[j] in ".-"):
+                    j += 1
+                value = text[token_start:j].lower()
+                if j < n and not text[j].isspace() and text[j] != ">":
+                    raise fail(f"Unexpected end of name token {at(token_start)}")
+            if j >= n:
+                raise fail(f"Unclosed start tag {at(begin)}")
+            attrs[name] = value
+        if tag == "span" and attrs.get("class") != "tg-spoiler":
+            raise fail(f'Tag "span" must have class "tg-spoiler" {at(begin)}')
+        stack.append((tag, u16, attrs))
+        i = j + 1
+    if stack:
+        raise fail(f'Can\'t find end tag corresponding to start tag "{stack[-1][0]}"')
+    entities.sort(key=lambda e: (e["offset"], -e["length"]))
+    return "".join(out), entities
+
+
+def _html_entity(
+    tag: str,
+    offset: int,
+    length: int,
+    attrs: dict[str, str],
+    outer: list[tuple[str, int, dict[str, str]]],
+) -> JSONDict | None:
+    """The entity a closed HTML tag produces, or ``None`` (empty, or merged into ``<pre>``)."""
+    entity: JSONDict = {"type": _HTML_TAGS[tag], "offset": offset, "length": length}
+    language = attrs.get("class", "")
+    if tag == "code" and language.startswith("language-") and outer and outer[-1][0] == "pre":
+        outer[-1][2]["language"] = language.removeprefix("language-")
+        return None
+    if length == 0:
+        return None
+    if tag == "a":
+        if not attrs.get("href"):
+            return None
+        entity["url"] = attrs["href"]
+    elif tag == "tg-emoji":
+        if "emoji-id" not in attrs:
+            return None
+        entity["custom_emoji_id"] = attrs["emoji-id"]
+    elif tag == "pre" and attrs.get("language"):
+        entity["language"] = attrs["language"]
+    elif tag == "blockquote" and "expandable" in attrs:
+        entity["type"] = "expandable_blockquote"
+    return entity
+
+
+def _strip(text: str, entities: list[JSONDict]) -> tuple[str, list[JSONDict]]:
+    """Trim surrounding whitespace as Telegram does, shifting and clipping the entities."""
+    stripped = text.strip()
+    if stripped == text:
+        return text, entities
+    left = _u16(text[: len(text) - len(text.lstrip())])
+    total = _u16(stripped)
+    result = []
+    for entity in entities:
+        start = max(0, entity["offset"] - left)
+        end = min(total, entity["offset"] + entity["length"] - left)
+        if end > start:
+            result.append({**entity, "offset": start, "length": end - start})
+    return stripped, result
+
+
+def _inline_keyboard(markup: dict[str, Any] | None) -> list[Any] | None:
+    """The non-empty inline keyboard of a reply markup, or ``None``."""
+    rows = (markup or {}).get("inline_keyboard")
+    if isinstance(rows, list) and any(isinstance(row, list) and row for row in rows):
+        return rows
+    return None
+
+
+class BotAPIStandIn:
+    """A loopback HTTP stand-in for the Telegram Bot API.  See the module docstring."""
+
+    def __init__(
+        self,
+        token: str = "123456789:TESTTOKEN-stand-in",
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        clock: Callable[[], datetime] | None = None,
+        bot_id: int = 123456789,
+        bot_username: str = "reminderbot_test_bot",
+    ) -> None:
+        self.token = token
+        self._host = host
+        self._port = port
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self.bot_id = bot_id
+        self.bot_username = bot_username
+        self.sent: list[SentMessage] = []
+        self.calls: list[ApiCall] = []
+        self.callback_answers: list[tuple[str, str | None, bool]] = []
+        self.my_commands: list[dict[str, Any]] = []
+        self._commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self._runner: web.AppRunner | None = None
+        self._stopping = False
+        self._changed = asyncio.Event()
+        self._updates: list[JSONDict] = []
+        self._next_update_id = 1000
+        self._next_message_ids: dict[int, int] = {}
+        self._next_callback_id = 1
+        self._by_key: dict[tuple[int, int], SentMessage] = {}
+        self._user_messages: dict[tuple[int, int], JSONDict] = {}
+        self._open_callbacks: dict[str, SentMessage] = {}
+        self._chats: dict[int, JSONDict] = {}
+        self._blocked: set[int] = set()
+        self._failures: list[_Failure] = []
+        self._subscribers: list[Callable[[StandInEvent], None]] = []
+        self._in_flight = 0
+        self._last_activity = 0.0
+        self._poll_generation = 0
+        self._allowed_updates: frozenset[str] | None = None
+        self._methods: dict[str, Callable[[JSONDict], Awaitable[Any]]] = {
+            "getme": self._get_me,
+            "getupdates": self._get_updates,
+            "deletewebhook": self._delete_webhook,
+            "setmycommands": self._set_my_commands,
+            "getmycommands": self._get_my_commands,
+            "deletemycommands": self._delete_my_commands,
+            "sendmessage": self._send_message,
+            "editmessagetext": self._edit_message_text,
+            "editmessagereplymarkup": self._edit_message_reply_markup,
+            "deletemessage": self._delete_message,
+            "answercallbackquery": self._answer_callback_query,
+            "sendchataction": self._send_chat_action,
+            "close": self._true,
+            "logout": self._true,
+        }
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Start serving; afterwards :attr:`port` and :attr:`base_url` are valid."""
+        if self._runner is not None:
+            raise RuntimeError("the stand-in is already running")
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, self._host, self._port).start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        self._stopping = False
+        self._port = int(runner.addresses[0][1])
+        self._last_activity = asyncio.get_running_loop().time()
+
+    async def stop(self) -> None:
+        """Stop serving; long polls in progress return an empty result first."""
+        if self._runner is None:
+            return
+        self._stopping = True
+        self._notify()
+        runner, self._runner = self._runner, None
+        await runner.cleanup()
+
+    async def __aenter__(self) -> BotAPIStandIn:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    @property
+    def port(self) -> int:
+        """The TCP port (the bound one once started)."""
+        return self._port
+
+    @property
+    def base_url(self) -> str:
+        """URL for ``Bot(base_url=...)``; PTB appends the token itself."""
+        return f"http://{self._host}:{self._require_port()}/bot"
+
+    @property
+    def base_file_url(self) -> str:
+        """URL for ``Bot(base_file_url=...)`` (file downloads are not served)."""
+        return f"http://{self._host}:{self._require_port()}/file/bot"
+
+    def _require_port(self) -> int:
+        if self._port == 0:
+            raise RuntimeError("start() the stand-in before asking for its URL")
+        return self._port
+
+    # ------------------------------------------------------------------ acting as users
+
+    def private_chat(self, user: FakeUser) -> FakeChat:
+        """The private chat between ``user`` and the bot."""
+        self._chats[user.id] = {"id": user.id, "type": "private", "first_name": user.first_name}
+        return FakeChat(id=user.id, type="private")
+
+    async def send_message(
+        self, user: FakeUser, text: str, *, chat: FakeChat | None = None
+    ) -> dict[str, Any]:
+        """``user`` writes ``text`` (in their private chat unless ``chat`` is given)."""
+        chat = chat or self.private_chat(user)
+        if chat.type != "private":
+            self._chats[chat.id] = {
+                "id": chat.id,
+                "type": chat.type,
+                "title": chat.title or "Test group",
+            }
+        message: JSONDict = {
+            "message_id": self._new_message_id(chat.id),
+            "from": self._user_json(user),
+            "chat": self._chat_json(chat.id),
+            "date": self._timestamp(),
+            "text": text,
+        }
+        command = _COMMAND.match(text)
+        if command:
+            message["entities"] = [
+                {"type": "bot_command", "offset": 0, "length": _u16(command.group())}
+            ]
+        self._user_messages[(chat.id, message["message_id"])] = message
+        self._enqueue({"message": message})
+        return message
+
+    async def edit_message(
+        self, user: FakeUser, message: dict[str, Any], new_text: str
+    ) -> dict[str, Any]:
+        """``user`` edits a message they sent earlier; the bot gets an ``edited_message``."""
+        key = (int(message["chat"]["id"]), int(message["message_id"]))
+        if key not in self._user_messages:
+            raise LookupError(f"no user message {key[1]} in chat {key[0]}")
+        edited: JSONDict = {
+            **self._user_messages[key],
+            "from": self._user_json(user),
+            "text": new_text,
+            "edit_date": self._timestamp(),
+        }
+        edited.pop("entities", None)
+        command = _COMMAND.match(new_text)
+        if command:
+            edited["entities"] = [
+                {"type": "bot_command", "offset": 0, "length": _u16(command.group())}
+            ]
+        self._user_messages[key] = edited
+        self._enqueue({"edited_message": edited})
+        return edited
+
+    async def press_button(self, user: FakeUser, message: SentMessage, button: str) -> str:
+        """``user`` presses the inline button whose text or callback data is ``button``.
+
+        Returns the callback query id.  Raises :class:`LookupError` if there is no such
+        callback button on the message (as it currently is).
+        """
+        rows = (message.reply_markup or {}).get("inline_keyboard") or []
+        for candidate in (b for row in rows for b in row if isinstance(b, dict)):
+            if button in (candidate.get("text"), candidate.get("callback_data")):
+                data = candidate.get("callback_data")
+                if data is None:
+                    raise LookupError(f"button {button!r} sends no callback data")
+                return await self.send_callback_data(user, message, str(data))
+        raise LookupError(
+            f"message {message.message_id} in chat {message.chat_id} has no button {button!r}; "
+            f"it has {message.button_texts()!r}"
+        )
+
+    async def send_callback_data(self, user: FakeUser, message: SentMessage, data: str) -> str:
+        """``user`` sends a callback query with arbitrary ``data`` from ``message``."""
+        if message.deleted:
+            raise LookupError(f"message {message.message_id} was deleted")
+        query_id = str(self._next_callback_id)
+        self._next_callback_id += 1
+        self._open_callbacks[query_id] = message
+        self._enqueue(
+            {
+                "callback_query": {
+                    "id": query_id,
+                    "from": self._user_json(user),
+                    "message": self._message_json(message),
+                    "chat_instance": f"{abs(message.chat_id) * 7 + 1000003}",
+                    "data": data,
+                }
+            }
+        )
+        return query_id
+
+    # ------------------------------------------------------------------ observing
+
+    @property
+    def pending_updates(self) -> int:
+        """Updates enqueued but not yet confirmed by the bot."""
+        return len(self._updates)
+
+    def messages_to(self, chat_id: int) -> list[SentMessage]:
+        """Messages the bot sent to ``chat_id`` (including ones deleted since), in order."""
+        return [m for m in self.sent if m.chat_id == chat_id]
+
+    async def wait_for_messages(
+        self, chat_id: int, count: int, *, timeout: float = 10.0
+    ) -> list[SentMessage]:
+        """Wait until at least ``count`` messages were sent to ``chat_id``; return them all."""
+        if await self._wait(lambda: len(self.messages_to(chat_id)) >= count, timeout):
+            return self.messages_to(chat_id)
+        got = self.messages_to(chat_id)
+        listing = (
+            "\n".join(
+                f"  - [{m.chat_id}#{m.message_id}] {m.plain_text[:200]!r}" for m in self.sent[-20:]
+            )
+            or "  (nothing)"
+        )
+        raise TimeoutError(
+            f"expected {count} message(s) to chat {chat_id} within {timeout}s, got {len(got)}; "
+            f"{len(self.sent)} sent in total, the last ones:\n{listing}"
+        )
+
+    async def wait_for_callback_answer(
+        self, callback_query_id: str, *, timeout: float = 10.0
+    ) -> tuple[str, str | None, bool]:
+        """Wait until the bot answered the callback query; return ``(id, text, show_alert)``."""
+
+        def find() -> tuple[str, str | None, bool] | None:
+            return next((a for a in self.callback_answers if a[0] == callback_query_id), None)
+
+        if await self._wait(lambda: find() is not None, timeout):
+            answer = find()
+            assert answer is not None
+            return answer
+        raise TimeoutError(f"callback query {callback_query_id} was not answered in {timeout}s")
+
+    async def wait_until_idle(self, *, quiet: float = 0.3, timeout: float = 10.0) -> None:
+        """Return once all updates were confirmed and no API call other than ``getUpdates``
+        arrived for ``quiet`` seconds."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            now = loop.time()
+            busy = self._in_flight > 0 or bool(self._updates)
+            if not busy and now - self._last_activity >= quiet:
+                return
+            if now >= deadline:
+                raise TimeoutError(
+                    f"not idle after {timeout}s: {len(self._updates)} unconfirmed update(s), "
+                    f"{self._in_flight} call(s) in flight"
+                )
+            wait = deadline - now if busy else quiet - (now - self._last_activity)
+            changed = self._changed  # wake on the next state change, or when the wait is up
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(min(wait, deadline - now)):
+                    await changed.wait()
+
+    def subscribe(self, callback: Callable[[StandInEvent], None]) -> None:
+        """Call ``callback`` synchronously for every :class:`StandInEvent`."""
+        self._subscribers.append(callback)
+
+    # ------------------------------------------------------------------ Telegram's errors
+
+    def fail_next(
+        self,
+        method: str,
+        *,
+        status: int,
+        description: str | None = None,
+        retry_after: int | None = None,
+        chat_id: int | None = None,
+        times: int = 1,
+    ) -> None:
+        """Answer the next ``times`` calls of ``method`` (only those for ``chat_id`` if given)
+        with this error.  A 429 without ``retry_after`` gets ``retry_after=1``, as on Telegram."""
+        if status == 429 and retry_after is None:
+            retry_after = 1
+        if description is None:
+            description = _DEFAULT_DESCRIPTIONS.get(status, "Internal Server Error")
+            if status == 429:
+                description = f"Too Many Requests: retry after {retry_after}"
+        error = _ApiError(status, description, retry_after)
+        self._failures.append(_Failure(method.lower(), error, chat_id, times))
+
+    def block(self, chat_id: int) -> None:
+        """From now on every send/edit to ``chat_id`` answers 403 (the user blocked the bot)."""
+        self._blocked.add(chat_id)
+
+    def unblock(self, chat_id: int) -> None:
+        """Undo :meth:`block`."""
+        self._blocked.discard(chat_id)
+
+    # ------------------------------------------------------------------ HTTP plumbing
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        path = request.path
+        token, _, method = path.removeprefix("/bot").partition("/")
+        params: JSONDict = {}
+        body: JSONDict
+        is_poll = method.lower() == "getupdates"
+        if not is_poll:
+            self._in_flight += 1
+            self._touch()
+        try:
+            if not path.startswith("/bot") or "/" in method:
+                raise _ApiError(404, "Not Found")
+            if token != self.token:
+                raise _ApiError(401, "Unauthorized")
+            params = await self._read_params(request)
+            handler = self._methods.get(method.lower())
+            if handler is None:
+                raise _ApiError(404, "Not Found: method not found")
+            self._check_injected(method.lower(), params)
+            status, body = 200, {"ok": True, "result": await handler(params)}
+        except _ApiError as error:
+            status, body = error.status, error.envelope()
+        except Exception:
+            _log.exception("stand-in failed handling %s", method)
+            status, body = (
+                500,
+                {"ok": False, "error_code": 500, "description": "Internal Server Error"},
+            )
+        finally:
+            if not is_poll:
+                self._in_flight -= 1
+                self._touch()
+        self.calls.append(ApiCall(method, params, status))
+        _log.debug("stand-in answered %s with %d", method, status)
+        self._notify()
+        return web.json_response(body, status=status)
+
+    async def _read_params(self, request: web.Request) -> JSONDict:
+        raw: JSONDict = dict(request.query)
+        if request.method == "POST" and request.can_read_body:
+            if request.content_type == "application/json":
+                try:
+                    body = await request.json()
+                except ValueError as exc:
+                    raise _ApiError(400, "Bad Request: can't parse JSON object") from exc
+                if not isinstance(body, dict):
+                    raise _ApiError(400, "Bad Request: JSON object expected")
+                raw.update(body)
+            else:
+                form = await request.post()
+                raw.update({k: v for k, v in form.items() if isinstance(v, str)})
+        params: JSONDict = {}
+        for key, value in raw.items():
+            if key in _JSON_PARAMS and isinstance(value, str):
+                try:
+                    value = json.loads(value)
+                except ValueError:
+                    if key == "reply_markup":
+                        raise _ApiError(
+                            400, "Bad Request: can't parse reply keyboard markup JSON object"
+                        ) from None
+            params[key] = value
+        return params
+
+    def _check_injected(self, method: str, params: JSONDict) -> None:
+        chat_id = params.get("chat_id")
+        for failure in self._failures:
+            if failure.method == method and failure.chat_id in (None, chat_id):
+                failure.times -= 1
+                if failure.times <= 0:
+                    self._failures.remove(failure)
+                raise failure.error
+        if method in _CHAT_METHODS and isinstance(chat_id, int) and chat_id in self._blocked:
+            if chat_id > 0:
+                raise _ApiError(403, "Forbidden: bot was blocked by the user")
+            raise _ApiError(403, "Forbidden: bot was kicked from the group chat")
+
+    # ------------------------------------------------------------------ methods
+
+    async def _true(self, params: JSONDict) -> bool:
+        return True
+
+    async def _get_me(self, params: JSONDict) -> JSONDict:
+        return {
+            **self._bot_json(),
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
+
+    async def _get_updates(self, params: JSONDict) -> list[JSONDict]:
+        offset = params.get("offset")
+        limit = min(max(_int(params.get("limit", 100), "limit"), 1), 100)
+        timeout = max(_number(params.get("timeout", 0), "timeout"), 0.0)
+        if isinstance(offset, int) and offset < 0:
+            del self._updates[:offset]
+        elif offset is not None:
+            offset = _int(offset, "offset")
+            self._updates = [u for u in self._updates if u["update_id"] >= offset]
+        allowed = params.get("allowed_updates")
+        if isinstance(allowed, list):
+            self._allowed_updates = frozenset(map(str, allowed)) or None
+            self._updates = [u for u in self._updates if self._wanted(u)]
+        self._notify()
+        self._poll_generation += 1
+        generation = self._poll_generation
+        if not self._updates and timeout > 0 and not self._stopping:
+            await self._wait(
+                lambda: (
+                    bool(self._updates) or self._stopping or self._poll_generation != generation
+                ),
+                timeout,
+            )
+            if self._poll_generation != generation and not self._stopping:
+                raise _ApiError(
+                    409,
+                    "Conflict: terminated by other getUpdates request; make "
+                    "sure that only one bot instance is running",
+                )
+        return self._updates[:limit]
+
+    async def _delete_webhook(self, params: JSONDict) -> bool:
+        if params.get("drop_pending_updates") in (True, "true", "True"):
+            self._updates.clear()
+        return True
+
+    @staticmethod
+    def _scope_key(params: JSONDict) -> tuple[str, str]:
+        scope = params.get("scope") or {"type": "default"}
+        return json.dumps(scope, sort_keys=True), str(params.get("language_code") or "")
+
+    async def _set_my_commands(self, params: JSONDict) -> bool:
+        commands = params.get("commands")
+        if not isinstance(commands, list) or len(commands) > 100:
+            raise _ApiError(400, "Bad Request: can't parse commands JSON object")
+        for command in commands:
+            if not isinstance(command, dict) or not _BOT_COMMAND_NAME.match(
+                str(command.get("command", "")).removeprefix("/")
+            ):
+                raise _ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
+            if not 1 <= len(str(command.get("description", ""))) <= 256:
+                raise _ApiError(400, "Bad Request: BOT_COMMAND_DESCRIPTION_INVALID")
+        self._commands[self._scope_key(params)] = commands
+        self.my_commands = list(commands)
+        return True
+
+    async def _get_my_commands(self, params: JSONDict) -> list[dict[str, Any]]:
+        return self._commands.get(self._scope_key(params), [])
+
+    async def _delete_my_commands(self, params: JSONDict) -> bool:
+        self._commands.pop(self._scope_key(params), None)
+        self.my_commands = []
+        return True
+
+    async def _send_message(self, params: JSONDict) -> JSONDict:
+        chat_id = self._chat_id(params)
+        markup = self._reply_markup(params)
+        plain, entities = self._render(params)
+        message = SentMessage(
+            message_id=self._new_message_id(chat_id),
+            chat_id=chat_id,
+            text=str(params["text"]),
+            parse_mode=params.get("parse_mode"),
+            reply_markup=markup,
+            date=self._clock(),
+            plain_text=plain,
+            entities=entities,
+        )
+        self.sent.append(message)
+        self._by_key[(chat_id, message.message_id)] = message
+        self._emit(StandInEvent("sent", message, None))
+        return self._message_json(message)
+
+    async def _edit_message_text(self, params: JSONDict) -> JSONDict:
+        message = self._message_to_edit(params)
+        markup = self._reply_markup(params)
+        plain, entities = self._render(params)
+        if (plain, entities, _inline_keyboard(markup)) == (
+            message.plain_text,
+            message.entities,
+            _inline_keyboard(message.reply_markup),
+        ):
+            raise _ApiError(400, _NOT_MODIFIED)
+        message.text, message.parse_mode = str(params["text"]), params.get("parse_mode")
+        message.plain_text, message.entities, message.reply_markup = plain, entities, markup
+        return self._edited(message)
+
+    async def _edit_message_reply_markup(self, params: JSONDict) -> JSONDict:
+        message = self._message_to_edit(params)
+        markup = self._reply_markup(params)
+        if _inline_keyboard(markup) == _inline_keyboard(message.reply_markup):
+            raise _ApiError(400, _NOT_MODIFIED)
+        message.reply_markup = markup
+        return self._edited(message)
+
+    async def _delete_message(self, params: JSONDict) -> bool:
+        key = (self._chat_id(params), _int(params.get("message_id"), "message_id"))
+        message = self._by_key.pop(key, None)
+        if message is not None:
+            message.deleted = True
+            self._emit(StandInEvent("deleted", message, None))
+        elif self._user_messages.pop(key, None) is None:
+            raise _ApiError(400, "Bad Request: message to delete not found")
+        return True
+
+    async def _answer_callback_query(self, params: JSONDict) -> bool:
+        query_id = str(params.get("callback_query_id", ""))
+        message = self._open_callbacks.pop(query_id, None)
+        if message is None:
+            raise _ApiError(
+                400,
+                "Bad Request: query is too old and response timeout expired or query ID is invalid",
+            )
+        text = params.get("text")
+        text = str(text) if text else None
+        if text is not None and len(text) > MAX_CALLBACK_ANSWER_LENGTH:
+            self._open_callbacks[query_id] = message
+            raise _ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
+        show_alert = params.get("show_alert") in (True, "true", "True")
+        self.callback_answers.append((query_id, text, show_alert))
+        self._emit(StandInEvent("callback_answer", message, text))
+        return True
+
+    async def _send_chat_action(self, params: JSONDict) -> bool:
+        self._chat_id(params)
+        if not params.get("action"):
+            raise _ApiError(400, "Bad Request: action is empty")
+        return True
+
+    # ------------------------------------------------------------------ helpers
+
+    def _chat_id(self, params: JSONDict) -> int:
+        chat_id = params.get("chat_id")
+        if chat_id is None or chat_id == "":
+            raise _ApiError(400, "Bad Request: chat_id is empty")
+        if not isinstance(chat_id, int) or isinstance(chat_id, bool):
+            raise _ApiError(400, "Bad Request: chat not found")
+        return chat_id
+
+    def _render(self, params: JSONDict) -> tuple[str, list[JSONDict]]:
+        """Plain text and entities of a message text, validated like Telegram does."""
+        text = params.get("text")
+        if not isinstance(text, str):
+            raise _ApiError(400, "Bad Request: message text is empty")
+        parse_mode = params.get("parse_mode")
+        given = params.get("entities")
+        if isinstance(given, list):
+            plain, entities = text, [e for e in given if isinstance(e, dict)]
+        elif parse_mode is None or parse_mode == "":
+            plain, entities = text, []
+        elif str(parse_mode).lower() == "html":
+            plain, entities = parse_html(text)
+        elif str(parse_mode).lower() in ("markdown", "markdownv2"):
+            plain, entities = text, []  # accepted without validation
+        else:
+            raise _ApiError(400, f"Bad Request: unsupported parse_mode {parse_mode!r}")
+        plain, entities = _strip(plain, entities)
+        if not plain:
+            raise _ApiError(400, "Bad Request: message text is empty")
+        if len(plain) > MAX_TEXT_LENGTH:
+            raise _ApiError(400, "Bad Request: message is too long")
+        return plain, entities
+
+    def _reply_markup(self, params: JSONDict) -> dict[str, Any] | None:
+        markup = params.get("reply_markup")
+        if markup is None:
+            return None
+        if not isinstance(markup, dict):
+            raise _ApiError(400, "Bad Request: can't parse reply keyboard markup JSON object")
+        rows = markup.get("inline_keyboard")
+        if rows is None:
+            return markup
+        if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
+            raise _ApiError(
+                400,
+                "Bad Request: can't parse inline keyboard button: "
+                "InlineKeyboardButton must be an Object",
+            )
+        for button in (b for row in rows for b in row):
+            if not isinstance(button, dict) or not button.get("text"):
+                raise _ApiError(
+                    400, "Bad Request: can't parse inline keyboard button: Text must be non-empty"
+                )
+            data = button.get("callback_data")
+            if data is not None and not 1 <= len(str(data).encode()) <= MAX_CALLBACK_DATA_BYTES:
+                raise _ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
+            if len(button) == 1:
+                raise _ApiError(
+                    400,
+                    "Bad Request: can't parse inline keyboard button: "
+                    "Text buttons are unallowed in the inline keyboard",
+                )
+        return markup
+
+    def _message_to_edit(self, params: JSONDict) -> SentMessage:
+        if params.get("inline_message_id"):
+            raise _ApiError(400, "Bad Request: message to edit not found")
+        key = (self._chat_id(params), _int(params.get("message_id"), "message_id"))
+        message = self._by_key.get(key)
+        if message is None:
+            raise _ApiError(400, "Bad Request: message to edit not found")
+        return message
+
+    def _edited(self, message: SentMessage) -> JSONDict:
+        message.edits += 1
+        message.edit_date = self._clock()
+        self._emit(StandInEvent("edited", message, None))
+        return self._message_json(message)
+
+    def _message_json(self, message: SentMessage) -> JSONDict:
+        result: JSONDict = {
+            "message_id": message.message_id,
+            "from": self._bot_json(),
+            "chat": self._chat_json(message.chat_id),
+            "date": int(message.date.timestamp()),
+            "text": message.plain_text,
+        }
+        if message.entities:
+            result["entities"] = message.entities
+        if message.edit_date is not None:
+            result["edit_date"] = int(message.edit_date.timestamp())
+        keyboard = _inline_keyboard(message.reply_markup)
+        if keyboard is not None:
+            result["reply_markup"] = {"inline_keyboard": keyboard}
+        return result
+
+    def _bot_json(self) -> JSONDict:
+        return {
+            "id": self.bot_id,
+            "is_bot": True,
+            "first_name": "Reminder Bot",
+            "username": self.bot_username,
+        }
+
+    @staticmethod
+    def _user_json(user: FakeUser) -> JSONDict:
+        result: JSONDict = {"id": user.id, "is_bot": False, "first_name": user.first_name}
+        if user.language_code is not None:
+            result["language_code"] = user.language_code
+        return result
+
+    def _chat_json(self, chat_id: int) -> JSONDict:
+        if chat_id in self._chats:
+            return dict(self._chats[chat_id])
+        if chat_id > 0:
+            return {"id": chat_id, "type": "private", "first_name": "User"}
+        return {"id": chat_id, "type": "group", "title": "Test group"}
+
+    def _new_message_id(self, chat_id: int) -> int:
+        message_id = self._next_message_ids.get(chat_id, 1)
+        self._next_message_ids[chat_id] = message_id + 1
+        return message_id
+
+    def _timestamp(self) -> int:
+        return int(self._clock().timestamp())
+
+    def _wanted(self, update: JSONDict) -> bool:
+        """Whether the bot's ``allowed_updates`` (as last sent) lets this update through."""
+        return self._allowed_updates is None or not self._allowed_updates.isdisjoint(update)
+
+    def _enqueue(self, update: JSONDict) -> None:
+        if not self._wanted(update):
+            # Telegram does not even create updates the bot did not ask for.
+            _log.warning("stand-in dropped a %s update: not in the bot's allowed_updates",
+                         next(iter(update)))
+            return
+        self._updates.append({"update_id": self._next_update_id, **update})
+        self._next_update_id += 1
+        self._touch()  # the bot is busy with it after it is confirmed, out of the stand-in's view
+        self._notify()
+
+    def _emit(self, event: StandInEvent) -> None:
+        for callback in list(self._subscribers):
+            try:
+                callback(event)
+            except Exception:
+                _log.exception("stand-in subscriber failed on a %r event", event.kind)
+
+    def _touch(self) -> None:
+        self._last_activity = asyncio.get_running_loop().time()
+
+    def _notify(self) -> None:
+        """Wake everyone waiting in :meth:`_wait`."""
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    async def _wait(self, predicate: Callable[[], bool], timeout: float) -> bool:
+        """Wait until ``predicate()`` holds (re-checked on every state change) or time is up."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not predicate():
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return False
+            try:
+                async with asyncio.timeout(remaining):
+                    await self._changed.wait()
+            except TimeoutError:
+                return predicate()
+        return True
+
+
+def _int(value: Any, name: str) -> int:
+    """An integer parameter, or Telegram's 400 for a missing/invalid one."""
+    if isinstance(value, bool) or value is None:
+        raise _ApiError(400, f"Bad Request: {name} is empty")
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise _ApiError(400, f"Bad Request: invalid {name} specified") from None
+
+
+def _number(value: Any, name: str) -> float:
+    """A numeric parameter, or Telegram's 400 for an invalid one."""
+    if isinstance(value, bool):
+        raise _ApiError(400, f"Bad Request: invalid {name} specified")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise _ApiError(400, f"Bad Request: invalid {name} specified") from None

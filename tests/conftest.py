@@ -1,0 +1,178 @@
+"""Fixtures: real SQLite and PostgreSQL databases, and the real bot against the Bot API stand-in."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from sqlalchemy.engine import make_url
+
+from reminderbot.app import DISPATCHER_KEY, BotApplication, build_application, running
+from reminderbot.clock import ManualClock
+from reminderbot.config import Settings, load_settings
+from reminderbot.dispatch import Dispatcher, TickReport
+from reminderbot.testing.botapi import BotAPIStandIn, FakeUser, SentMessage
+
+DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+TOKEN = "123456789:AAtest-stand-in-token-0123456789"
+# Wednesday 2026-11-25, 08:00 UTC: before the first hydration slot of the day.
+START = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+
+
+def _asyncpg_dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session, dropped at the end."""
+    base = os.environ.get("TEST_DATABASE_URL", DEFAULT_PG)
+    name = f"reminderbot_test_{uuid.uuid4().hex[:10]}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(_asyncpg_dsn(base), timeout=5)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    try:
+        asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        reason = f"PostgreSQL at TEST_DATABASE_URL is not reachable ({type(exc).__name__})"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}; CI must run the PostgreSQL tests")
+        pytest.skip(reason)
+    yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of each kind; the bot migrates it when it starts."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+        return
+    url: str = request.getfixturevalue("postgres_url")
+
+    async def reset() -> None:
+        conn = await asyncpg.connect(_asyncpg_dsn(url))
+        try:
+            await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+        finally:
+            await conn.close()
+
+    asyncio.run(reset())
+    yield url
+
+
+class BotUnderTest:
+    """The real Application, talking HTTP to the stand-in, with a clock the test moves."""
+
+    def __init__(self, api: BotAPIStandIn, settings: Settings, clock: ManualClock,
+                 dispatch_interval: float) -> None:
+        self.api = api
+        self.settings = settings
+        self.clock = clock
+        self.dispatch_interval = dispatch_interval
+        self.user = FakeUser(id=424242, first_name="Sam", language_code="en")
+        self.application: BotApplication | None = None
+        self._stack: AsyncExitStack | None = None
+
+    @property
+    def dispatcher(self) -> Dispatcher:
+        assert self.application is not None
+        dispatcher = self.application.bot_data[DISPATCHER_KEY]
+        assert isinstance(dispatcher, Dispatcher)
+        return dispatcher
+
+    async def start(self) -> None:
+        """Start a fresh Application (a new process, as far as the bot can tell)."""
+        self.application = build_application(
+            self.settings, clock=self.clock, dispatch_interval=self.dispatch_interval
+        )
+        self._stack = AsyncExitStack()
+        await self._stack.enter_async_context(running(self.application, poll_timeout=1))
+
+    async def stop(self) -> None:
+        if self._stack is not None:
+            await self._stack.aclose()
+            self._stack = None
+
+    async def restart(self) -> None:
+        await self.stop()
+        await self.start()
+
+    def chat(self) -> list[SentMessage]:
+        return self.api.messages_to(self.user.id)
+
+    async def _new_since(self, before: int) -> list[SentMessage]:
+        await self.api.wait_until_idle(quiet=0.15)
+        return self.chat()[before:]
+
+    async def send(self, text: str, user: FakeUser | None = None) -> list[SentMessage]:
+        """The user sends ``text``; return what the bot sent to them in answer."""
+        before = len(self.chat())
+        await self.api.send_message(user or self.user, text)
+        return await self._new_since(before)
+
+    async def press(self, message: SentMessage, button: str) -> tuple[list[SentMessage], Any]:
+        """The user presses a button; return the new messages and the callback answer."""
+        before = len(self.chat())
+        query_id = await self.api.press_button(self.user, message, button)
+        answer = await self.api.wait_for_callback_answer(query_id)
+        return await self._new_since(before), answer
+
+    async def opt_in(self) -> SentMessage:
+        """/start and "Yes, remind me"; return the confirmation."""
+        welcome = (await self.send("/start"))[-1]
+        replies, _ = await self.press(welcome, "Yes, remind me")
+        return replies[-1]
+
+    async def at(self, when: datetime) -> tuple[TickReport, list[SentMessage]]:
+        """Move the clock to ``when`` and run one dispatcher tick; return what it sent."""
+        assert self.application is not None
+        before = len(self.chat())
+        self.clock.set(when)
+        report = await self.dispatcher.tick(self.application.bot)
+        return report, await self._new_since(before)
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[BotAPIStandIn]:
+    """The loopback Bot API stand-in."""
+    stand_in = BotAPIStandIn(TOKEN, clock=None)
+    async with stand_in:
+        yield stand_in
+
+
+def bot_settings(api: BotAPIStandIn, database_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "telegram_bot_token": api.token,
+        "telegram_api_base_url": api.base_url,
+        "database_url": database_url,
+        "default_timezone": "UTC",
+        "reminder_spread_minutes": 0,
+    }
+    values.update(overrides)
+    return load_settings(**values)
+
+
+@pytest.fixture
+async def bot(api: BotAPIStandIn, database_url: str) -> AsyncIterator[BotUnderTest]:
+    """The bot, started; reminders are sent by explicit ticks (``bot.at``)."""
+    harness = BotUnderTest(api, bot_settings(api, database_url), ManualClock(START),
+                           dispatch_interval=3600)
+    await harness.start()
+    try:
+        yield harness
+    finally:
+        await harness.stop()

@@ -1,0 +1,72 @@
+"""End to end: what a user sees when they talk to the bot (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from reminderbot.db.models import Schedule, User
+from tests.conftest import BotUnderTest
+
+
+async def count(bot: BotUnderTest, model: type) -> int:
+    assert bot.application is not None
+    async with bot.dispatcher.runtime.sessions() as session:
+        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+async def test_start_explains_and_asks_for_consent(bot: BotUnderTest) -> None:
+    [welcome] = await bot.send("/start")
+    assert "not medical advice" in welcome.plain_text.lower()
+    assert welcome.button_texts() == ["Yes, remind me", "Just information"]
+    assert await count(bot, User) == 0  # nothing stored before consent
+
+
+async def test_consent_turns_reminders_on_and_says_when(bot: BotUnderTest) -> None:
+    confirmation = await bot.opt_in()
+    text = confirmation.plain_text
+    assert "09:00" in text and "10:00" in text and "UTC" in text
+    assert await count(bot, Schedule) == 2
+    # The consent buttons are gone from the welcome message, so it cannot be pressed twice.
+    welcome = bot.chat()[0]
+    assert welcome.button_texts() == []
+
+
+async def test_just_information_stores_nothing(bot: BotUnderTest) -> None:
+    [welcome] = await bot.send("/start")
+    [reply], _ = await bot.press(welcome, "Just information")
+    assert "/info" in reply.plain_text
+    assert await count(bot, User) == 0
+    report, sent = await bot.at(bot.clock.now().replace(hour=12))
+    assert sent == [] and report.claimed == 0
+
+
+async def test_info_has_the_facts_and_a_button_to_side_effects(bot: BotUnderTest) -> None:
+    [info] = await bot.send("/info")
+    text = info.plain_text
+    for fact in ("Mitragyna speciosa", "mitragynine", "7-hydroxymitragynine", "opioid receptors",
+                 "tolerance", "healthcare provider", "not medical advice"):
+        assert fact.lower() in text.lower(), fact
+    [side_effects], _ = await bot.press(info, "Side effects")
+    assert "headache" in side_effects.plain_text.lower()
+
+
+async def test_sideeffects_says_what_helps_and_when_to_call_for_help(bot: BotUnderTest) -> None:
+    [reply] = await bot.send("/sideeffects")
+    text = reply.plain_text.lower()
+    for point in ("headache", "dehydrat", "nausea", "sweating", "anxiety", "tolerance", "water",
+                  "pre-existing", "medication", "emergency number", "not medical advice"):
+        assert point in text, point
+
+
+async def test_help_lists_every_command_and_the_menu_is_registered(bot: BotUnderTest) -> None:
+    [reply] = await bot.send("/help")
+    for command in ("/start", "/info", "/sideeffects", "/help", "/stop"):
+        assert command in reply.plain_text
+    assert [c["command"] for c in bot.api.my_commands] == [
+        "start", "info", "sideeffects", "help", "stop"
+    ]
+
+
+async def test_other_text_points_to_help(bot: BotUnderTest) -> None:
+    [reply] = await bot.send("hello there")
+    assert "/help" in reply.plain_text
