@@ -1,4 +1,4 @@
-"""End to end: reminders come on time, buttons work, /stop and blocks end them, restarts are safe."""
+"""End to end: reminders come on time, buttons work, /stop and blocks end them, restarts hold."""
 
 from __future__ import annotations
 
@@ -196,7 +196,7 @@ async def test_users_get_reminders_in_their_time_zone_with_spread(
         confirmation = await harness.opt_in()
         assert "Europe/Berlin" in confirmation.plain_text
         # 09:00 in Berlin is 08:00 UTC in November; the user's offset is under 10 minutes.
-        report, sent = await harness.at(START.replace(hour=7, minute=59, second=59))
+        _, sent = await harness.at(START.replace(hour=7, minute=59, second=59))
         assert sent == []
         _, [reminder] = await harness.at(START.replace(hour=8, minute=10))
         assert reminder.button_texts() == ["Done 💧"]
