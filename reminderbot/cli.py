@@ -1,4 +1,4 @@
-"""The ``reminderbot`` command: run, migrate, check-messages."""
+"""The ``reminderbot`` command: run, try, migrate, check-messages."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 from telegram import Update
@@ -20,11 +23,9 @@ from reminderbot.db.session import make_engine
 EXIT_CONFIG = 2
 
 
-def configure_logging() -> None:
+def configure_logging(level: int = logging.INFO) -> None:
     """Plain logs on stderr; the HTTP client's request lines are muted (they carry the token)."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("httpx", "httpcore", "apscheduler.executors.default"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
@@ -34,7 +35,7 @@ def _fail(message: str, status: int = EXIT_CONFIG) -> int:
     return status
 
 
-def _run(settings: Settings) -> int:
+def _run(settings: Settings, _args: argparse.Namespace) -> int:
     from reminderbot.app import build_application
 
     settings.require_token()
@@ -44,7 +45,7 @@ def _run(settings: Settings) -> int:
     return 0
 
 
-def _migrate(settings: Settings) -> int:
+def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
     async def migrate() -> None:
         engine = make_engine(settings.database_url)
         try:
@@ -57,14 +58,32 @@ def _migrate(settings: Settings) -> int:
     return 0
 
 
-def _check_messages(settings: Settings) -> int:
+def _check_messages(settings: Settings, _args: argparse.Namespace) -> int:
     catalog = load_catalog(settings.messages_dir)
     print(f"reminderbot: messages are complete ({', '.join(catalog.languages)})")
     return 0
 
 
+def _try(settings: Settings, args: argparse.Namespace) -> int:
+    from reminderbot.tryout import TryOptions, run_try
+
+    options = TryOptions(
+        timezone=args.timezone, lang=args.lang, keep_db=args.keep_db, start_at=args.start_at
+    )
+    return run_try(settings, options)
+
+
+def _zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise argparse.ArgumentTypeError(f"{value!r} is not an IANA time zone") from None
+    return value
+
+
 COMMANDS = {
     "run": (_run, "run the bot (long polling)"),
+    "try": (_try, "chat with the bot in this terminal: offline, no token needed"),
     "migrate": (_migrate, "apply database migrations and exit"),
     "check-messages": (_check_messages, "check the messages/ catalog and exit"),
 }
@@ -74,21 +93,36 @@ def parser() -> argparse.ArgumentParser:
     """The command-line parser."""
     top = argparse.ArgumentParser(prog="reminderbot", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
-    for name, (_, help_text) in COMMANDS.items():
-        sub.add_parser(name, help=help_text)
+    commands = {name: sub.add_parser(name, help=text) for name, (_, text) in COMMANDS.items()}
+    trying = commands["try"]
+    trying.add_argument("--timezone", type=_zone, help="your time zone, e.g. Europe/Berlin")
+    trying.add_argument("--lang", help="your Telegram language code, e.g. es")
+    trying.add_argument(
+        "--keep-db",
+        type=Path,
+        metavar="PATH",
+        help="keep the SQLite database at PATH instead of deleting it",
+    )
+    trying.add_argument(
+        "--start-at",
+        type=datetime.fromisoformat,
+        metavar="ISO",
+        help="start the simulated clock here (local time), e.g. 2026-11-25T08:30",
+    )
     return top
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
     args = parser().parse_args(argv)
-    configure_logging()
+    # In `try` the terminal is the chat: only problems are logged there.
+    configure_logging(logging.WARNING if args.command == "try" else logging.INFO)
     try:
         settings = load_settings()
-        if args.command in ("run", "check-messages"):
+        if args.command in ("run", "try", "check-messages"):
             load_catalog(settings.messages_dir)
         handler, _ = COMMANDS[args.command]
-        return handler(settings)
+        return handler(settings, args)
     except ConfigError as exc:
         return _fail(str(exc))
     except CatalogError as exc:

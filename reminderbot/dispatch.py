@@ -17,7 +17,7 @@ from datetime import datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import case, or_, select, update
+from sqlalchemy import case, func, or_, select, update
 from telegram import Bot, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
@@ -145,6 +145,16 @@ class Dispatcher:
                 for s, u in rows.tuples()
                 if s.next_due_at is not None
             ]
+
+    async def earliest_due(self) -> datetime | None:
+        """When the next reminder of an active user falls due (None: nothing scheduled)."""
+        async with self.runtime.sessions() as session:
+            earliest: datetime | None = await session.scalar(
+                select(func.min(Schedule.next_due_at))
+                .join(User, User.id == Schedule.user_id)
+                .where(User.status == UserStatus.ACTIVE)
+            )
+        return earliest
 
     def render(self, due: Due) -> tuple[str, InlineKeyboardMarkup]:
         """The text and buttons of a reminder, in the user's language."""

@@ -1,0 +1,255 @@
+"""``reminderbot try``: the real bot in a terminal, against the loopback Bot API stand-in.
+
+The terminal plays one user in a private chat. The Application is the one ``run`` builds (same
+handlers, dispatcher, rate limiter, catalog, migrations); only its Bot API is the in-package
+stand-in on 127.0.0.1 and its clock is a ``ManualClock`` that ``/time`` moves forward.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TextIO
+from zoneinfo import ZoneInfo
+
+from reminderbot.app import DISPATCHER_KEY, BotApplication, build_application, running
+from reminderbot.clock import ManualClock
+from reminderbot.config import Settings
+from reminderbot.dispatch import Dispatcher
+from reminderbot.testing.botapi import BotAPIStandIn, FakeUser, SentMessage, StandInEvent
+
+TRY_TOKEN = "100000001:TRY-offline-stand-in-token-not-real"
+TRY_USER_ID = 100_000_042
+
+_STEP = re.compile(r"^\+(\d{1,4})([mhd])$")
+_CLOCK_TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+_ANSI = {"bold": "\033[1m", "italic": "\033[3m", "underline": "\033[4m", "code": "\033[36m"}
+_RESET = "\033[0m"
+_DIM = "\033[2m"
+
+
+@dataclass(frozen=True)
+class TryOptions:
+    """What the ``try`` command line chose."""
+
+    timezone: str | None = None
+    lang: str | None = None
+    keep_db: Path | None = None
+    start_at: datetime | None = None
+
+
+def parse_time_command(argument: str, now: datetime, zone: ZoneInfo) -> datetime | None:
+    """``+3h``/``+30m``/``+1d`` from now, or ``09:30`` for the next such local time."""
+    argument = argument.strip()
+    if step := _STEP.match(argument):
+        return now + timedelta(**{_UNITS[step.group(2)]: int(step.group(1))})
+    if at := _CLOCK_TIME.match(argument):
+        hour, minute = int(at.group(1)), int(at.group(2))
+        if hour > 23 or minute > 59:
+            return None
+        local = now.astimezone(zone)
+        target = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+        if target <= local:
+            target = (local + timedelta(days=1)).replace(
+                hour=hour, minute=minute, second=0, microsecond=0
+            )
+        return target
+    return None
+
+
+def styled(message: SentMessage, color: bool) -> str:
+    """What the user reads: the parsed text, with bold/italic as terminal styles on a TTY."""
+    if not color or not message.entities:
+        return message.plain_text
+    # Telegram's entity offsets count UTF-16 code units.
+    units = message.plain_text.encode("utf-16-le")
+    marks: list[tuple[int, int, str]] = []
+    for entity in message.entities:
+        style = _ANSI.get(str(entity.get("type")))
+        if style:
+            start, length = int(entity["offset"]), int(entity["length"])
+            marks += [(start, 1, style), (start + length, 0, _RESET)]
+    out, position = [], 0
+    for offset, _, code in sorted(marks):
+        out.append(units[position * 2 : offset * 2].decode("utf-16-le"))
+        out.append(code)
+        position = offset
+    out.append(units[position * 2 :].decode("utf-16-le"))
+    return "".join(out) + _RESET
+
+
+class TerminalChat:
+    """Prints what the bot sends, reads what the user types, moves the clock on ``/time``."""
+
+    def __init__(
+        self,
+        api: BotAPIStandIn,
+        application: BotApplication,
+        clock: ManualClock,
+        zone: ZoneInfo,
+        user: FakeUser,
+        out: TextIO,
+        color: bool,
+    ) -> None:
+        self.api, self.application, self.clock = api, application, clock
+        self.zone, self.user, self.out, self.color = zone, user, out, color
+        self.shown: dict[int, str] = {}  # message id -> the text last printed
+        api.subscribe(self.on_event)
+
+    @property
+    def dispatcher(self) -> Dispatcher:
+        dispatcher = self.application.bot_data[DISPATCHER_KEY]
+        assert isinstance(dispatcher, Dispatcher)
+        return dispatcher
+
+    def when(self) -> str:
+        return self.clock.now().astimezone(self.zone).strftime("%a %d %b %H:%M")
+
+    def dim(self, text: str) -> str:
+        return f"{_DIM}{text}{_RESET}" if self.color else text
+
+    def on_event(self, event: StandInEvent) -> None:
+        """Print a message the bot sent or edited, or a pop-up it showed."""
+        message = event.message
+        if event.kind == "callback_answer":
+            if event.text:
+                self.print(self.dim(f"  (pop-up) {event.text}"))
+            return
+        if message is None or message.chat_id != self.user.id or event.kind == "deleted":
+            return
+        edited = " (edited)" if event.kind == "edited" else ""
+        self.print(self.dim(f"── bot · {self.when()}{edited} ──"))
+        text = styled(message, self.color)
+        if edited and self.shown.get(message.message_id) == message.plain_text:
+            # Only the buttons changed: the first line is enough to say which message.
+            text = message.plain_text.splitlines()[0] + " …"
+        self.shown[message.message_id] = message.plain_text
+        self.print(text)
+        labels = message.button_texts()
+        if labels:
+            self.print("   ".join(f"[{n}] {label}" for n, label in enumerate(labels, 1)))
+        self.print("")
+
+    def print(self, text: str) -> None:
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    def prompt(self) -> str:
+        return f"{self.when()} {self.zone.key} > "
+
+    async def handle(self, line: str) -> bool:
+        """Act on one input line; False means quit."""
+        text = line.strip()
+        if not text:
+            return True
+        if text in ("/quit", "/exit"):
+            return False
+        if text == "/time" or text.startswith("/time "):
+            await self.move_clock(text.removeprefix("/time").strip())
+        elif text.isdigit():
+            await self.press(int(text))
+        else:
+            await self.api.send_message(self.user, text)
+        await self.api.wait_until_idle(quiet=0.2, timeout=30)
+        return True
+
+    async def press(self, number: int) -> None:
+        """Press button ``number`` on the newest message that has that many buttons."""
+        for message in reversed(self.api.messages_to(self.user.id)):
+            labels = message.button_texts()
+            if not message.deleted and 1 <= number <= len(labels):
+                await self.api.press_button(self.user, message, labels[number - 1])
+                return
+        self.print(self.dim(f"  (no message has a button [{number}])"))
+
+    async def move_clock(self, argument: str) -> None:
+        """Let time pass up to the target, sending everything due on the way, in order."""
+        target = parse_time_command(argument, self.clock.now(), self.zone)
+        if target is None:
+            self.print(self.dim("  usage: /time +30m | +3h | +1d | 09:30"))
+            return
+        bot = self.application.bot
+        while (due := await self.dispatcher.earliest_due()) is not None and due <= target:
+            self.clock.set(max(due, self.clock.now()))
+            await self.dispatcher.tick(bot)
+            await self.api.wait_until_idle(quiet=0.1, timeout=30)
+        self.clock.set(target)
+        self.print(self.dim(f"  (it is now {self.when()})"))
+
+
+def _reader(
+    loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[str | None], stream: TextIO
+) -> None:
+    # A daemon thread: a blocked read never keeps the process alive after /quit or Ctrl-C.
+    for line in stream:
+        loop.call_soon_threadsafe(queue.put_nowait, line)
+    loop.call_soon_threadsafe(queue.put_nowait, None)
+
+
+async def try_session(settings: Settings, options: TryOptions, stdin: TextIO, out: TextIO) -> int:
+    """Run the offline chat until /quit or end of input; return the exit status."""
+    color = out.isatty()
+    interactive = stdin.isatty()
+    zone_name = options.timezone or settings.default_timezone
+    zone = ZoneInfo(zone_name)
+    start = options.start_at or datetime.now(zone)
+    clock = ManualClock(start if start.tzinfo else start.replace(tzinfo=zone))
+    with tempfile.TemporaryDirectory(prefix="reminderbot-try-") as scratch:
+        if "database_url" in settings.model_fields_set:
+            database_url = settings.database_url
+        else:
+            path = options.keep_db or Path(scratch) / "try.db"
+            database_url = f"sqlite+aiosqlite:///{path.resolve()}"
+        async with BotAPIStandIn(TRY_TOKEN, clock=clock.now) as api:
+            settings = settings.model_copy(
+                update={
+                    "telegram_bot_token": api.token,
+                    "telegram_api_base_url": api.base_url,
+                    "database_url": database_url,
+                    "default_timezone": zone_name,
+                }
+            )
+            application = build_application(settings, clock=clock)
+            user = FakeUser(id=TRY_USER_ID, first_name="You", language_code=options.lang or "en")
+            chat = TerminalChat(api, application, clock, zone, user, out, color)
+            chat.print(
+                chat.dim(
+                    f"reminderbot try: offline, Bot API stand-in on 127.0.0.1:{api.port}. "
+                    "You are one user in a private chat.\nType /start to begin; a number presses "
+                    "that button; /time +3h lets time pass; /quit ends."
+                )
+            )
+            async with running(application, poll_timeout=1):
+                await api.wait_until_idle(quiet=0.1)
+                queue: asyncio.Queue[str | None] = asyncio.Queue()
+                threading.Thread(
+                    target=_reader, args=(asyncio.get_running_loop(), queue, stdin), daemon=True
+                ).start()
+                while True:
+                    out.write(chat.prompt())
+                    out.flush()
+                    line = await queue.get()
+                    if line is None:
+                        out.write("\n")
+                        break
+                    if not interactive:
+                        out.write(line if line.endswith("\n") else line + "\n")
+                    if not await chat.handle(line):
+                        break
+    return 0
+
+
+def run_try(settings: Settings, options: TryOptions) -> int:
+    """Entry point of ``reminderbot try``."""
+    try:
+        return asyncio.run(try_session(settings, options, sys.stdin, sys.stdout))
+    except KeyboardInterrupt:
+        sys.stdout.write("\n")
+        return 0
