@@ -222,3 +222,20 @@ async def test_two_dispatchers_never_send_the_same_reminder_twice(bot: BotUnderT
     for user in users:
         assert [m.button_texts() for m in bot.api.messages_to(user.id)][-1] == ["Done 💧"]
         assert len(bot.api.messages_to(user.id)) == 3  # welcome, confirmation, one reminder
+
+
+async def test_stop_while_a_reminder_is_on_its_way_confirms_after_it(bot: BotUnderTest) -> None:
+    await bot.opt_in()
+    assert bot.application is not None
+    bot.clock.set(NINE)
+    [claimed] = await bot.dispatcher.claim(NINE)  # a reminder is about to be sent
+    await bot.api.send_message(bot.user, "/stop")
+    await asyncio.sleep(0.3)  # the /stop handler has committed and is waiting
+    assert "stopped" not in bot.chat()[-1].plain_text.lower()
+    assert await bot.dispatcher.deliver(bot.application.bot, claimed) == Outcome.SENT
+    await bot.api.wait_until_idle()
+    reminder, confirmation = bot.chat()[-2:]
+    assert reminder.button_texts() == ["Done 💧"]
+    assert "stopped" in confirmation.plain_text.lower()  # the confirmation comes last
+    report, sent = await bot.at(NINE.replace(hour=12))
+    assert sent == [] and report.claimed == 0
