@@ -25,11 +25,13 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from reminderbot import keyboards, texts
 from reminderbot.db.models import Schedule, ScheduleKind, User, UserStatus
 from reminderbot.runtime import Runtime
-from reminderbot.schedule import WakingWindow, is_late, next_due, spread_offset
-from reminderbot.subscriptions import LEASE, rule_of, stop
+from reminderbot.schedule import is_late
+from reminderbot.subscriptions import next_for, stop
 
 log = logging.getLogger(__name__)
 
+# How long a claim holds: longer than a batch takes to send at Telegram's 30 messages a second.
+LEASE = timedelta(minutes=2)
 # After a failed send (network, 5xx) the row waits this long before it is tried again.
 RETRY_BACKOFF = timedelta(seconds=30)
 
@@ -166,12 +168,16 @@ class Dispatcher:
 
     def next_due(self, due: Due, after: datetime) -> datetime:
         """The row's next occurrence strictly after ``after``."""
-        return next_due(
-            rule_of(due.kind, due.every_hours, due.at_time),
-            self.runtime.zone(due.timezone),
-            WakingWindow(due.wake_start, due.wake_end),
-            spread_offset(due.telegram_user_id, self.runtime.settings.reminder_spread_minutes),
-            after,
+        return next_for(
+            kind=due.kind,
+            every_hours=due.every_hours,
+            at_time=due.at_time,
+            wake_start=due.wake_start,
+            wake_end=due.wake_end,
+            user_key=due.telegram_user_id,
+            zone=self.runtime.zone(due.timezone),
+            spread_minutes=self.runtime.settings.reminder_spread_minutes,
+            after=after,
         )
 
     async def deliver(self, bot: Bot, due: Due) -> Outcome:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time as monotonic
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
@@ -35,16 +35,42 @@ def rule_of(kind: str, every_hours: int | None, at_time: time | None) -> Rule:
     return Daily(at_time or DEFAULT_CHECKIN.at)
 
 
+def next_for(
+    *,
+    kind: str,
+    every_hours: int | None,
+    at_time: time | None,
+    wake_start: time,
+    wake_end: time,
+    user_key: int,
+    zone: ZoneInfo,
+    spread_minutes: int,
+    after: datetime,
+) -> datetime:
+    """When a schedule with these settings is next due after ``after`` (UTC)."""
+    return next_due(
+        rule_of(kind, every_hours, at_time),
+        zone,
+        WakingWindow(wake_start, wake_end),
+        spread_offset(user_key, spread_minutes),
+        after,
+    )
+
+
 def due_after(
     schedule: Schedule, user: User, zone: ZoneInfo, spread_minutes: int, after: datetime
 ) -> datetime:
     """When ``schedule`` of ``user`` is next due after ``after``."""
-    return next_due(
-        rule_of(schedule.kind, schedule.every_hours, schedule.at_time),
-        zone,
-        WakingWindow(user.wake_start, user.wake_end),
-        spread_offset(user.telegram_user_id, spread_minutes),
-        after,
+    return next_for(
+        kind=schedule.kind,
+        every_hours=schedule.every_hours,
+        at_time=schedule.at_time,
+        wake_start=user.wake_start,
+        wake_end=user.wake_end,
+        user_key=user.telegram_user_id,
+        zone=zone,
+        spread_minutes=spread_minutes,
+        after=after,
     )
 
 
@@ -153,5 +179,3 @@ def first_reminder_label(when: datetime, zone: ZoneInfo, now: datetime) -> str:
         return local.strftime("%H:%M")
     return local.strftime("%Y-%m-%d %H:%M")
 
-
-LEASE = timedelta(minutes=2)

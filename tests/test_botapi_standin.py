@@ -175,8 +175,11 @@ async def test_errors_map_to_ptb_exceptions(
     with pytest.raises(EndPointNotFound):
         await bot.do_api_request("noSuchMethod")
     wrong = Bot("42:WRONG", base_url=standin.base_url)
-    with pytest.raises(InvalidToken):
-        await wrong.initialize()
+    try:
+        with pytest.raises(InvalidToken):
+            await wrong.initialize()
+    finally:
+        await wrong.shutdown()
 
 
 @pytest.mark.parametrize(
