@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 from telegram import Update
-from telegram.error import InvalidToken
+from telegram.error import InvalidToken, NetworkError
 
 from reminderbot.catalog import CatalogError, load_catalog
 from reminderbot.config import ConfigError, Settings, load_settings
@@ -23,9 +23,16 @@ from reminderbot.db.session import make_engine
 EXIT_CONFIG = 2
 
 
+def _not_a_startup_abort(record: logging.LogRecord) -> bool:
+    # PTB logs a traceback when its start-up retry loop gives up; `main` says it in one line.
+    return not (record.name.startswith("telegram.ext") and "Aborting" in str(record.msg))
+
+
 def configure_logging(level: int = logging.INFO) -> None:
     """Plain logs on stderr; the HTTP client's request lines are muted (they carry the token)."""
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_not_a_startup_abort)
     for noisy in ("httpx", "httpcore", "apscheduler.executors.default"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
@@ -129,6 +136,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(f"messages: {exc}")
     except InvalidToken:
         return _fail("TELEGRAM_BOT_TOKEN was rejected by Telegram")
+    except NetworkError as exc:
+        return _fail(f"cannot reach Telegram at TELEGRAM_API_BASE_URL ({type(exc).__name__})", 1)
     except (OperationalError, DBAPIError, OSError) as exc:
         return _fail(f"cannot use the database in DATABASE_URL ({type(exc).__name__})", 1)
     except KeyboardInterrupt:
