@@ -39,7 +39,7 @@ async def test_run_answers_what_came_while_it_was_down_and_stops_on_sigterm(
     try:
         [reply] = await api.wait_for_messages(user.id, 1, timeout=30)
         assert "/sideeffects" in reply.plain_text
-        assert [c["command"] for c in api.my_commands][0] == "start"
+        assert api.my_commands[0]["command"] == "start"
         await api.send_message(user, "/start")
         await api.wait_for_messages(user.id, 2, timeout=30)
     finally:
