@@ -239,3 +239,11 @@ async def test_stop_while_a_reminder_is_on_its_way_confirms_after_it(bot: BotUnd
     assert "stopped" in confirmation.plain_text.lower()  # the confirmation comes last
     report, sent = await bot.at(NINE.replace(hour=12))
     assert sent == [] and report.claimed == 0
+
+
+async def test_the_dispatch_job_never_drops_a_late_tick(bot: BotUnderTest) -> None:
+    # APScheduler's default one-second misfire grace silently skips a tick that starts late.
+    assert bot.application is not None and bot.application.job_queue is not None
+    [job] = bot.application.job_queue.get_jobs_by_name("dispatch")
+    assert job.job.misfire_grace_time is None
+    assert job.job.coalesce is True and job.job.max_instances == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -15,7 +16,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from reminderbot.config import setting_names
-from reminderbot.tryout import parse_time_command
+from reminderbot.testing.botapi import SentMessage
+from reminderbot.tryout import parse_time_command, styled
 
 SCRIPT = "/start\n1\n/info\n/time +3h\n1\n/stop\n/time +6h\n"
 ARGS = ["try", "--timezone", "Europe/Berlin", "--start-at", "2026-11-25T10:30"]
@@ -119,3 +121,34 @@ def test_time_command_parsing() -> None:
     assert parse_time_command("10:30", now, zone) == datetime(2026, 11, 25, 10, 30, tzinfo=zone)
     for bad in ("", "3h", "+3w", "25:00", "9:75", "+-1h"):
         assert parse_time_command(bad, now, zone) is None, bad
+
+
+def test_ctrl_c_ends_cleanly_and_closes_the_port(tmp_path: Path) -> None:
+    clean = {k: v for k, v in os.environ.items() if k not in setting_names()}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "reminderbot", *ARGS], stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=clean,
+    )
+    assert process.stdout is not None and process.stdin is not None
+    first_line = process.stdout.readline()  # the banner: the bot is up
+    process.stdin.write("/start\n")
+    process.stdin.flush()
+    while "[1] Yes, remind me" not in process.stdout.readline():
+        pass
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert "Traceback" not in out + err
+    with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port_of(first_line)), 1):
+        pass
+
+
+def test_colour_only_on_a_terminal() -> None:
+    message = SentMessage(message_id=1, chat_id=1, text="<b>Hi</b> 💧 <i>there</i>",
+                          parse_mode="HTML", reply_markup=None, date=datetime.now(UTC),
+                          plain_text="Hi 💧 there",
+                          entities=[{"type": "bold", "offset": 0, "length": 2},
+                                    {"type": "italic", "offset": 6, "length": 5}])
+    assert styled(message, color=False) == "Hi 💧 there"
+    coloured = styled(message, color=True)
+    assert "\033[1mHi\033[0m" in coloured and "\033[3mthere\033[0m" in coloured
