@@ -9,7 +9,7 @@ from typing import Any
 
 from telegram import Update
 from telegram.error import TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 from reminderbot import handlers
 from reminderbot.catalog import Catalog, load_catalog
@@ -19,6 +19,7 @@ from reminderbot.db.migrate import upgrade
 from reminderbot.db.session import make_engine, make_sessionmaker
 from reminderbot.dispatch import Dispatcher
 from reminderbot.handlers.info import bot_commands
+from reminderbot.ratelimit import TelegramRateLimiter
 from reminderbot.runtime import RUNTIME_KEY, Runtime
 
 log = logging.getLogger(__name__)
@@ -55,16 +56,19 @@ def build_application(
     catalog: Catalog | None = None,
     clock: Clock | None = None,
     dispatch_interval: float = DISPATCH_INTERVAL_SECONDS,
+    chat_interval: float = 1.0,
 ) -> BotApplication:
-    """The whole bot, ready for ``run_polling`` (or ``initialize``/``start`` in tests)."""
+    """The whole bot, ready for ``run_polling`` (or ``running`` in tests and ``try``).
+
+    ``chat_interval`` is the least time between two messages to one chat (Telegram: 1 s).
+    """
     runtime = build_runtime(settings, catalog=catalog, clock=clock)
     application: BotApplication = (
         ApplicationBuilder()
         .token(settings.require_token())
         .base_url(settings.telegram_api_base_url)
         .base_file_url(file_url_for(settings.telegram_api_base_url))
-        # Telegram's limits: 30 messages a second overall, one a second per chat.
-        .rate_limiter(AIORateLimiter(max_retries=2))
+        .rate_limiter(TelegramRateLimiter(chat_interval=chat_interval))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
         .build()

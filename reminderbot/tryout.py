@@ -8,6 +8,7 @@ stand-in on 127.0.0.1 and its clock is a ``ManualClock`` that ``/time`` moves fo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import sys
 import tempfile
@@ -17,6 +18,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 from zoneinfo import ZoneInfo
+
+from telegram import Update
+from telegram.ext import TypeHandler
 
 from reminderbot.app import DISPATCHER_KEY, BotApplication, build_application, running
 from reminderbot.clock import ManualClock
@@ -32,6 +36,8 @@ _CLOCK_TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 _ANSI = {"bold": "\033[1m", "italic": "\033[3m", "underline": "\033[4m", "code": "\033[36m"}
 _RESET = "\033[0m"
+_LAST_GROUP = 1_000  # after every handler group of the bot
+_SETTLE_LIMIT = 30.0  # seconds; a bot that takes longer gets the prompt back anyway
 _DIM = "\033[2m"
 
 
@@ -101,7 +107,29 @@ class TerminalChat:
         self.api, self.application, self.clock = api, application, clock
         self.zone, self.user, self.out, self.color = zone, user, out, color
         self.shown: dict[int, str] = {}  # message id -> the text last printed
+        self.sent_updates = 0
+        self.done_updates = 0
+        self.progress = asyncio.Event()
         api.subscribe(self.on_event)
+        # Runs after the conversation handlers have finished with an update (the last group),
+        # so the prompt comes back only once the bot's answer is out, however long it waited.
+        application.add_handler(TypeHandler(Update, self.on_update_done), group=_LAST_GROUP)
+
+    async def on_update_done(self, _update: Update, _context: object) -> None:
+        """Count an update the bot has finished with."""
+        self.done_updates += 1
+        self.progress.set()
+
+    async def settle(self) -> None:
+        """Wait until the bot has handled everything the user sent, and its sends are out."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + _SETTLE_LIMIT
+        while self.done_updates < self.sent_updates and loop.time() < deadline:
+            self.progress.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(max(0.0, deadline - loop.time())):
+                    await self.progress.wait()
+        await self.api.wait_until_idle(quiet=0.1, timeout=_SETTLE_LIMIT)
 
     @property
     def dispatcher(self) -> Dispatcher:
@@ -156,8 +184,9 @@ class TerminalChat:
         elif text.isdigit():
             await self.press(int(text))
         else:
+            self.sent_updates += 1
             await self.api.send_message(self.user, text)
-        await self.api.wait_until_idle(quiet=0.2, timeout=30)
+        await self.settle()
         return True
 
     async def press(self, number: int) -> None:
@@ -165,6 +194,7 @@ class TerminalChat:
         for message in reversed(self.api.messages_to(self.user.id)):
             labels = message.button_texts()
             if not message.deleted and 1 <= number <= len(labels):
+                self.sent_updates += 1
                 await self.api.press_button(self.user, message, labels[number - 1])
                 return
         self.print(self.dim(f"  (no message has a button [{number}])"))
@@ -178,8 +208,8 @@ class TerminalChat:
         bot = self.application.bot
         while (due := await self.dispatcher.earliest_due()) is not None and due <= target:
             self.clock.set(max(due, self.clock.now()))
-            await self.dispatcher.tick(bot)
-            await self.api.wait_until_idle(quiet=0.1, timeout=30)
+            await self.dispatcher.tick(bot)  # returns once every due reminder is sent
+            await self.settle()
         self.clock.set(target)
         self.print(self.dim(f"  (it is now {self.when()})"))
 

@@ -78,11 +78,14 @@ class BotUnderTest:
     """The real Application, talking HTTP to the stand-in, with a clock the test moves."""
 
     def __init__(self, api: BotAPIStandIn, settings: Settings, clock: ManualClock,
-                 dispatch_interval: float) -> None:
+                 dispatch_interval: float, chat_interval: float = 0.0) -> None:
         self.api = api
         self.settings = settings
         self.clock = clock
         self.dispatch_interval = dispatch_interval
+        # The per-chat pause (1 s in production) is off here so that "idle" means "done";
+        # tests/test_rate_limits.py runs with the real one.
+        self.chat_interval = chat_interval
         self.user = FakeUser(id=424242, first_name="Sam", language_code="en")
         self.application: BotApplication | None = None
         self._stack: AsyncExitStack | None = None
@@ -97,7 +100,8 @@ class BotUnderTest:
     async def start(self) -> None:
         """Start a fresh Application (a new process, as far as the bot can tell)."""
         self.application = build_application(
-            self.settings, clock=self.clock, dispatch_interval=self.dispatch_interval
+            self.settings, clock=self.clock, dispatch_interval=self.dispatch_interval,
+            chat_interval=self.chat_interval,
         )
         self._stack = AsyncExitStack()
         await self._stack.enter_async_context(running(self.application, poll_timeout=1))

@@ -261,7 +261,7 @@ async def test_application_end_to_end(standin: BotAPIStandIn) -> None:
     app.add_handler(CallbackQueryHandler(pressed))
     async with app:
         await app.post_init(app)  # type: ignore[misc]
-        await app.updater.start_polling(poll_interval=0, timeout=5,  # type: ignore[union-attr]
+        await app.updater.start_polling(poll_interval=0, timeout=1,  # type: ignore[union-attr]
                                         allowed_updates=Update.ALL_TYPES)
         await app.start()
         await standin.send_message(ALICE, "/start")
@@ -277,3 +277,6 @@ async def test_application_end_to_end(standin: BotAPIStandIn) -> None:
             await standin.wait_for_messages(ALICE.id, 2, timeout=0.1)
         await app.updater.stop()  # type: ignore[union-attr]
         await app.stop()
+    assert {c.status for c in standin.calls} == {200}
+    assert {"getMe", "deleteWebhook", "setMyCommands", "getUpdates", "sendMessage",
+            "answerCallbackQuery", "editMessageText"} == {c.method for c in standin.calls}

@@ -20,6 +20,7 @@ import contextlib
 import json
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -172,6 +173,7 @@ class ApiCall:
     method: str
     params: dict[str, Any]
     status: int
+    at: float = field(default_factory=time.monotonic)  # when it was answered (monotonic clock)
 
 
 @dataclass
@@ -461,7 +463,9 @@ class BotAPIStandIn:
             raise RuntimeError("the stand-in is already running")
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
+        runner = web.AppRunner(
+            app, access_log=None, shutdown_timeout=2.0, handler_cancellation=True
+        )
         await runner.setup()
         try:
             await web.TCPSite(runner, self._host, self._port).start()
@@ -742,6 +746,11 @@ class BotAPIStandIn:
             if not is_poll:
                 self._in_flight -= 1
                 self._touch()
+        if is_poll and (request.transport is None or request.transport.is_closing()):
+            # A long poll the bot gave up on (e.g. superseded while stopping): nobody reads the
+            # answer, so it is not recorded.
+            self._notify()
+            return web.Response(status=status)
         self.calls.append(ApiCall(method, params, status))
         _log.debug("stand-in answered %s with %d", method, status)
         self._notify()
@@ -1073,8 +1082,9 @@ class BotAPIStandIn:
     def _enqueue(self, update: JSONDict) -> None:
         if not self._wanted(update):
             # Telegram does not even create updates the bot did not ask for.
-            _log.warning("stand-in dropped a %s update: not in the bot's allowed_updates",
-                         next(iter(update)))
+            _log.warning(
+                "stand-in dropped a %s update: not in the bot's allowed_updates", next(iter(update))
+            )
             return
         self._updates.append({"update_id": self._next_update_id, **update})
         self._next_update_id += 1
