@@ -149,10 +149,17 @@ class Dispatcher:
             ]
 
     async def earliest_due(self) -> datetime | None:
-        """When the next reminder of an active user falls due (None: nothing scheduled)."""
+        """When a tick could next send something (None: nothing scheduled).
+
+        A row backing off after a failed send counts from the end of its wait.
+        """
+        ready_at = case(
+            (Schedule.claimed_until > Schedule.next_due_at, Schedule.claimed_until),
+            else_=Schedule.next_due_at,
+        )
         async with self.runtime.sessions() as session:
             earliest: datetime | None = await session.scalar(
-                select(func.min(Schedule.next_due_at))
+                select(func.min(ready_at))
                 .join(User, User.id == Schedule.user_id)
                 .where(User.status == UserStatus.ACTIVE)
             )

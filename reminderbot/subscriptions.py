@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import time as monotonic
 from dataclasses import dataclass
 from datetime import datetime, time
+from time import monotonic
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
@@ -155,8 +155,8 @@ async def wait_for_sends_in_flight(
     Called after /stop commits: a reminder claimed before the stop may still be on its way,
     and the confirmation must come after it, so that nothing arrives after the reply.
     """
-    deadline = monotonic.monotonic() + timeout
-    while monotonic.monotonic() < deadline:
+    deadline = monotonic() + timeout
+    while monotonic() < deadline:
         async with sessions() as session:
             busy = await session.scalar(
                 select(func.count())

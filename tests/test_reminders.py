@@ -10,7 +10,7 @@ from sqlalchemy import select
 from reminderbot.app import DISPATCHER_KEY
 from reminderbot.clock import ManualClock
 from reminderbot.db.models import CheckinAnswer, HydrationDay
-from reminderbot.dispatch import Dispatcher, Outcome
+from reminderbot.dispatch import RETRY_BACKOFF, Dispatcher, Outcome
 from reminderbot.testing.botapi import BotAPIStandIn, FakeUser
 from tests.conftest import START, BotUnderTest, bot_settings
 
@@ -119,8 +119,10 @@ async def test_429_is_waited_out_and_sent_once(bot: BotUnderTest) -> None:
 async def test_server_error_is_retried_later_and_sent_once(bot: BotUnderTest) -> None:
     await bot.opt_in()
     bot.api.fail_next("sendMessage", status=502, chat_id=bot.user.id)
+    assert await bot.dispatcher.earliest_due() == NINE
     report, sent = await bot.at(NINE)
     assert report.counts[Outcome.RETRY] == 1 and sent == []
+    assert await bot.dispatcher.earliest_due() == NINE + RETRY_BACKOFF  # waits, then retries
     report, sent = await bot.at(NINE + timedelta(seconds=10))
     assert report.claimed == 0  # backing off
     report, sent = await bot.at(NINE + timedelta(minutes=1))
