@@ -26,6 +26,8 @@ class Plan:
     zone: ZoneInfo
     first_hydration: datetime
     checkin_at: time
+    every_hours: int
+    window: WakingWindow
 
 
 def rule_of(kind: str, every_hours: int | None, at_time: time | None) -> Rule:
@@ -127,7 +129,14 @@ async def opt_in(
         row.next_due_at = due_after(row, user, zone, spread_minutes, now)
     first_hydration = rows[ScheduleKind.HYDRATION].next_due_at
     assert first_hydration is not None
-    return Plan(zone, first_hydration, rows[ScheduleKind.CHECKIN].at_time or DEFAULT_CHECKIN.at)
+    hydration = rows[ScheduleKind.HYDRATION]
+    return Plan(
+        zone=zone,
+        first_hydration=first_hydration,
+        checkin_at=rows[ScheduleKind.CHECKIN].at_time or DEFAULT_CHECKIN.at,
+        every_hours=hydration.every_hours or DEFAULT_HYDRATION.every_hours,
+        window=WakingWindow(user.wake_start, user.wake_end),
+    )
 
 
 async def stop(session: AsyncSession, telegram_user_id: int, now: datetime) -> int | None:

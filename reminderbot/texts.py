@@ -37,7 +37,10 @@ CONSENT_YES = _key("start.button_yes")
 CONSENT_NO = _key("start.button_no")
 RESUME_YES = _key("start.button_resume")
 RESUME_NO = _key("start.button_not_now")
-CONSENT_DONE = _key("start.consent_done", "first_hydration", "checkin_time", "timezone")
+CONSENT_DONE = _key(
+    "start.consent_done", "first_hydration", "checkin_time", "timezone", "every_hours",
+    "waking_start", "waking_end",
+)
 CONSENT_DECLINED = _key("start.consent_declined")
 
 # info.yaml

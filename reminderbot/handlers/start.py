@@ -54,6 +54,9 @@ async def consent_yes(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         first_hydration=first_reminder_label(plan.first_hydration, plan.zone, now),
         checkin_time=plan.checkin_at.strftime("%H:%M"),
         timezone=plan.zone.key,
+        every_hours=plan.every_hours,
+        waking_start=plan.window.start.strftime("%H:%M"),
+        waking_end=plan.window.end.strftime("%H:%M"),
     )
 
 
