@@ -21,6 +21,7 @@ async def test_group_chat_gets_a_private_only_reply_and_nothing_is_stored(
     await bot.api.send_message(bot.user, "/start", chat=group)
     await bot.api.send_message(bot.user, "/start@reminderbot_test_bot", chat=group)
     await bot.api.send_message(bot.user, "just chatting", chat=group)  # not for the bot
+    await bot.api.send_message(bot.user, "/start@another_bot", chat=group)  # nor this
     await bot.api.wait_until_idle()
     replies = bot.api.messages_to(group.id)
     assert len(replies) == 2

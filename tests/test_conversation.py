@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
+from reminderbot.clock import ManualClock
 from reminderbot.db.models import Schedule, User
-from tests.conftest import BotUnderTest
+from reminderbot.testing.botapi import BotAPIStandIn
+from tests.conftest import START, BotUnderTest, bot_settings
 
 
 async def count(bot: BotUnderTest, model: type) -> int:
@@ -70,3 +73,19 @@ async def test_help_lists_every_command_and_the_menu_is_registered(bot: BotUnder
 async def test_other_text_points_to_help(bot: BotUnderTest) -> None:
     [reply] = await bot.send("hello there")
     assert "/help" in reply.plain_text
+
+
+async def test_the_bot_starts_even_if_the_command_menu_cannot_be_set(
+    api: BotAPIStandIn, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    api.fail_next("setMyCommands", status=500)
+    harness = BotUnderTest(api, bot_settings(api, database_url), ManualClock(START),
+                           dispatch_interval=3600)
+    await harness.start()
+    try:
+        [reply] = await harness.send("/help")
+        assert "/stop" in reply.plain_text
+        assert api.my_commands == []
+        assert "could not register the command list" in caplog.text
+    finally:
+        await harness.stop()

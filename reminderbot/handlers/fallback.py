@@ -24,6 +24,11 @@ async def unknown_message(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 async def group_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A command in a group: the bot works in private chats only. Nothing is stored."""
+    message = update.effective_message
+    command = (message.text or "").split(maxsplit=1)[0] if message else ""
+    _, _, addressee = command.partition("@")
+    if addressee and addressee.lower() != context.bot.username.lower():
+        return  # meant for another bot in the group
     await reply(update, runtime_of(context), texts.PRIVATE_ONLY)
 
 
