@@ -43,6 +43,7 @@ class Outcome(StrEnum):
     SKIPPED_LATE = "skipped_late"
     RETRY = "retry"
     DEACTIVATED = "deactivated"
+    FAILED = "failed"  # a bug or bad data: logged; the lease runs out and it is tried again
 
 
 @dataclass(frozen=True)
@@ -88,8 +89,19 @@ class Dispatcher:
         report = TickReport()
         while True:
             batch = await self.claim(self.runtime.clock.now())
-            outcomes = await asyncio.gather(*(self.deliver(bot, due) for due in batch))
-            for outcome in outcomes:
+            outcomes = await asyncio.gather(
+                *(self.deliver(bot, due) for due in batch), return_exceptions=True
+            )
+            for due, outcome in zip(batch, outcomes, strict=True):
+                if isinstance(outcome, BaseException):
+                    # One bad row must not stop the others; no user data in the log line.
+                    log.error(
+                        "reminder %s failed: %s",
+                        due.schedule_id,
+                        type(outcome).__name__,
+                        exc_info=outcome,
+                    )
+                    outcome = Outcome.FAILED
                 report.counts[outcome] += 1
             if len(batch) < self.batch_size:
                 break
@@ -189,8 +201,11 @@ class Dispatcher:
 
     async def deliver(self, bot: Bot, due: Due) -> Outcome:
         """Send one claimed reminder (or skip it when too late) and record the outcome."""
-        if is_late(due.due_at, self.runtime.clock.now()):
-            await self._advance(due, sent=False)
+        now = self.runtime.clock.now()
+        # Worked out before sending: a row that cannot be advanced is never sent.
+        following = self.next_due(due, now)
+        if is_late(due.due_at, now):
+            await self._advance(due, following, sent=False)
             return Outcome.SKIPPED_LATE
         text, markup = self.render(due)
         try:
@@ -217,12 +232,11 @@ class Dispatcher:
             )
             await self._release(due, RETRY_BACKOFF)
             return Outcome.RETRY
-        await self._advance(due, sent=True)
+        await self._advance(due, following, sent=True)
         return Outcome.SENT
 
-    async def _advance(self, due: Due, *, sent: bool) -> None:
+    async def _advance(self, due: Due, following: datetime, *, sent: bool) -> None:
         now = self.runtime.clock.now()
-        following = self.next_due(due, now)
         counter = Schedule.sent_count if sent else Schedule.skipped_count
         values: dict[str, Any] = {
             # A /stop that came in meanwhile set next_due_at to NULL: keep it off.

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from reminderbot.app import DISPATCHER_KEY
 from reminderbot.clock import ManualClock
-from reminderbot.db.models import CheckinAnswer, HydrationDay
+from reminderbot.db.models import CheckinAnswer, HydrationDay, User
 from reminderbot.dispatch import RETRY_BACKOFF, Dispatcher, Outcome
 from reminderbot.testing.botapi import BotAPIStandIn, FakeUser
 from tests.conftest import START, BotUnderTest, bot_settings
@@ -249,3 +249,21 @@ async def test_the_dispatch_job_never_drops_a_late_tick(bot: BotUnderTest) -> No
     [job] = bot.application.job_queue.get_jobs_by_name("dispatch")
     assert job.job.misfire_grace_time is None
     assert job.job.coalesce is True and job.job.max_instances == 1
+
+
+async def test_one_broken_row_does_not_stop_the_others(bot: BotUnderTest) -> None:
+    other = FakeUser(id=31337)
+    await bot.opt_in()
+    await bot.api.send_message(other, "/start")
+    await bot.api.wait_until_idle()
+    await bot.api.press_button(other, bot.api.messages_to(other.id)[-1], "Yes, remind me")
+    await bot.api.wait_until_idle()
+    async with bot.dispatcher.runtime.sessions.begin() as session:
+        await session.execute(  # data no code path writes: a zone that does not exist
+            update(User).where(User.telegram_user_id == other.id).values(timezone="Nowhere/Zone")
+        )
+    report, [reminder] = await bot.at(NINE)
+    assert reminder.button_texts() == ["Done 💧"]
+    assert report.counts[Outcome.FAILED] == 1 and report.counts[Outcome.SENT] == 1
+    # The broken one failed before anything was sent: nothing half-done, nothing to repeat.
+    assert len(bot.api.messages_to(other.id)) == 2  # the welcome and the confirmation
