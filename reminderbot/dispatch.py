@@ -13,7 +13,7 @@ import logging
 import os
 import socket
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -26,7 +26,7 @@ from reminderbot import keyboards, texts
 from reminderbot.db.models import Schedule, ScheduleKind, User, UserStatus
 from reminderbot.runtime import Runtime
 from reminderbot.schedule import is_late
-from reminderbot.subscriptions import next_for, stop
+from reminderbot.subscriptions import due_after, stop
 
 log = logging.getLogger(__name__)
 
@@ -48,20 +48,21 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True)
 class Due:
-    """A claimed reminder with what is needed to send and advance it."""
+    """A claimed reminder: its schedule row and its user, as loaded when claimed."""
 
-    schedule_id: int
-    kind: str
-    due_at: datetime
-    sent_count: int
-    every_hours: int | None
-    at_time: time | None
-    telegram_user_id: int
-    chat_id: int
-    language_code: str | None
-    timezone: str | None
-    wake_start: time
-    wake_end: time
+    schedule: Schedule
+    user: User
+
+    @property
+    def schedule_id(self) -> int:
+        """The schedule row's id (the only identifier that goes into logs)."""
+        return self.schedule.id
+
+    @property
+    def due_at(self) -> datetime:
+        """When it was due (claimed rows always have a due time)."""
+        assert self.schedule.next_due_at is not None
+        return self.schedule.next_due_at
 
 
 @dataclass
@@ -142,22 +143,9 @@ class Dispatcher:
                 .order_by(Schedule.next_due_at)
             )
             return [
-                Due(
-                    schedule_id=s.id,
-                    kind=s.kind,
-                    due_at=s.next_due_at,
-                    sent_count=s.sent_count,
-                    every_hours=s.every_hours,
-                    at_time=s.at_time,
-                    telegram_user_id=u.telegram_user_id,
-                    chat_id=u.chat_id,
-                    language_code=u.language_code,
-                    timezone=u.timezone,
-                    wake_start=u.wake_start,
-                    wake_end=u.wake_end,
-                )
-                for s, u in rows.tuples()
-                if s.next_due_at is not None
+                Due(schedule, user)
+                for schedule, user in rows.tuples()
+                if schedule.next_due_at is not None
             ]
 
     async def earliest_due(self) -> datetime | None:
@@ -179,24 +167,20 @@ class Dispatcher:
 
     def render(self, due: Due) -> tuple[str, InlineKeyboardMarkup]:
         """The text and buttons of a reminder, in the user's language."""
-        catalog, lang = self.runtime.catalog, due.language_code
-        if due.kind == ScheduleKind.HYDRATION:
-            text = catalog.render(texts.HYDRATION_REMINDER, lang, variant=due.sent_count)
+        catalog, lang = self.runtime.catalog, due.user.language_code
+        if due.schedule.kind == ScheduleKind.HYDRATION:
+            text = catalog.render(texts.HYDRATION_REMINDER, lang, variant=due.schedule.sent_count)
             return text, keyboards.hydration(catalog, lang)
         return catalog.render(texts.CHECKIN_QUESTION, lang), keyboards.checkin(catalog, lang)
 
     def next_due(self, due: Due, after: datetime) -> datetime:
         """The row's next occurrence strictly after ``after``."""
-        return next_for(
-            kind=due.kind,
-            every_hours=due.every_hours,
-            at_time=due.at_time,
-            wake_start=due.wake_start,
-            wake_end=due.wake_end,
-            user_key=due.telegram_user_id,
-            zone=self.runtime.zone(due.timezone),
-            spread_minutes=self.runtime.settings.reminder_spread_minutes,
-            after=after,
+        return due_after(
+            due.schedule,
+            due.user,
+            self.runtime.zone(due.user.timezone),
+            self.runtime.settings.reminder_spread_minutes,
+            after,
         )
 
     async def deliver(self, bot: Bot, due: Due) -> Outcome:
@@ -210,7 +194,7 @@ class Dispatcher:
         text, markup = self.render(due)
         try:
             await bot.send_message(
-                due.chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
+                due.user.chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
             )
         except Forbidden:
             return await self._deactivate(due)
@@ -268,7 +252,7 @@ class Dispatcher:
     async def _deactivate(self, due: Due) -> Outcome:
         """The user blocked the bot: handled like /stop."""
         async with self.runtime.sessions.begin() as session:
-            await stop(session, due.telegram_user_id, self.runtime.clock.now())
+            await stop(session, due.user.telegram_user_id, self.runtime.clock.now())
         await self._release(due, timedelta(0))
         log.info("user deactivated after Telegram refused delivery (schedule %s)", due.schedule_id)
         return Outcome.DEACTIVATED

@@ -37,42 +37,16 @@ def rule_of(kind: str, every_hours: int | None, at_time: time | None) -> Rule:
     return Daily(at_time or DEFAULT_CHECKIN.at)
 
 
-def next_for(
-    *,
-    kind: str,
-    every_hours: int | None,
-    at_time: time | None,
-    wake_start: time,
-    wake_end: time,
-    user_key: int,
-    zone: ZoneInfo,
-    spread_minutes: int,
-    after: datetime,
-) -> datetime:
-    """When a schedule with these settings is next due after ``after`` (UTC)."""
-    return next_due(
-        rule_of(kind, every_hours, at_time),
-        zone,
-        WakingWindow(wake_start, wake_end),
-        spread_offset(user_key, spread_minutes),
-        after,
-    )
-
-
 def due_after(
     schedule: Schedule, user: User, zone: ZoneInfo, spread_minutes: int, after: datetime
 ) -> datetime:
-    """When ``schedule`` of ``user`` is next due after ``after``."""
-    return next_for(
-        kind=schedule.kind,
-        every_hours=schedule.every_hours,
-        at_time=schedule.at_time,
-        wake_start=user.wake_start,
-        wake_end=user.wake_end,
-        user_key=user.telegram_user_id,
-        zone=zone,
-        spread_minutes=spread_minutes,
-        after=after,
+    """When ``schedule`` of ``user`` is next due after ``after`` (UTC)."""
+    return next_due(
+        rule_of(schedule.kind, schedule.every_hours, schedule.at_time),
+        zone,
+        WakingWindow(user.wake_start, user.wake_end),
+        spread_offset(user.telegram_user_id, spread_minutes),
+        after,
     )
 
 
@@ -127,9 +101,9 @@ async def opt_in(
     zone = ZoneInfo(user.timezone or default_zone)
     for row in rows.values():
         row.next_due_at = due_after(row, user, zone, spread_minutes, now)
-    first_hydration = rows[ScheduleKind.HYDRATION].next_due_at
-    assert first_hydration is not None
     hydration = rows[ScheduleKind.HYDRATION]
+    first_hydration = hydration.next_due_at
+    assert first_hydration is not None
     return Plan(
         zone=zone,
         first_hydration=first_hydration,
@@ -187,4 +161,3 @@ def first_reminder_label(when: datetime, zone: ZoneInfo, now: datetime) -> str:
     if local.date() == now.astimezone(zone).date():
         return local.strftime("%H:%M")
     return local.strftime("%Y-%m-%d %H:%M")
-
