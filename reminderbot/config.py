@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator
+from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # BotFather tokens look like "123456789:AA...": a numeric bot id, a colon, 30+ url-safe chars.
@@ -29,6 +31,7 @@ class Settings(BaseSettings):
     default_timezone: str = "UTC"
     reminder_spread_minutes: int = Field(default=10, ge=0, le=180)
     messages_dir: Path | None = None  # None: the catalog shipped with the bot
+    log_format: Literal["text", "json"] = "text"
 
     @field_validator("messages_dir")
     @classmethod
@@ -67,6 +70,14 @@ class Settings(BaseSettings):
             raise ValueError("is not an IANA time zone such as Europe/Berlin") from None
         return value
 
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _log_format(cls, value: object) -> object:
+        normalized = value.strip().lower() if isinstance(value, str) else value
+        if normalized not in ("text", "json"):
+            raise ValueError("must be text or json")
+        return normalized
+
     def require_token(self) -> str:
         """The bot token, or ``ConfigError`` when it is not set."""
         if not self.telegram_bot_token:
@@ -79,12 +90,22 @@ def load_settings(**overrides: object) -> Settings:
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        error = exc.errors()[0]
-        name = str(error["loc"][0]).upper() if error["loc"] else "configuration"
-        message = str(error["msg"]).removeprefix("Value error, ")
-        raise ConfigError(
-            f"{name} {message}" if message.startswith(("is ", "must ")) else f"{name}: {message}"
-        ) from None
+        raise ConfigError(_describe(exc.errors()[0])) from None
+
+
+def configuration_problems(**overrides: Any) -> list[str]:
+    """Every bad variable, one line each naming it (empty when the settings load)."""
+    try:
+        Settings(**overrides)
+    except ValidationError as exc:
+        return [_describe(error) for error in exc.errors()]
+    return []
+
+
+def _describe(error: ErrorDetails) -> str:
+    name = str(error["loc"][0]).upper() if error["loc"] else "configuration"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{name} {message}" if message.startswith(("is ", "must ")) else f"{name}: {message}"
 
 
 def setting_names() -> set[str]:

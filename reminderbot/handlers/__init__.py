@@ -5,10 +5,12 @@ from __future__ import annotations
 from telegram.ext import Application
 
 from reminderbot.handlers import checkin, errors, fallback, hydration, info, start, stop
+from reminderbot.logs import UPDATE_ID_GROUP, UPDATE_ID_GUARD
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]
     """Add every handler; the fallbacks come last so they only take what nothing else did."""
+    application.add_handler(UPDATE_ID_GUARD, group=UPDATE_ID_GROUP)  # log lines name the update
     application.add_handlers(fallback.GUARDS, group=-1)
     for module in (start, info, stop, hydration, checkin, fallback):
         application.add_handlers(module.HANDLERS)
