@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -103,6 +104,43 @@ def test_docker_compose_sets_only_real_settings() -> None:
     assert bot["depends_on"]["db"]["condition"] == "service_healthy"
     assert "healthcheck" in compose["services"]["db"]
     assert compose["services"]["db"]["image"].startswith("postgres:16")
-    example = (ROOT / ".env.example").read_text().splitlines()
-    example_names = {line.split("=", 1)[0].strip("# ") for line in example if "=" in line}
-    assert "TELEGRAM_BOT_TOKEN" in example_names and example_names <= setting_names()
+    assert "pgdata" in compose["volumes"]
+    assert bot["restart"] == "unless-stopped" and "healthcheck" in bot
+    assert bot["healthcheck"]["test"] == ["CMD", "reminderbot", "check", "--health"]
+    assert bot["command"] == ["sh", "-c", "reminderbot migrate && exec reminderbot run"]
+
+
+# Variables docker-compose itself reads from .env (for ${...} in docker-compose.yml).
+COMPOSE_ONLY = {"POSTGRES_PASSWORD"}
+_EXAMPLE_LINE = re.compile(r"^#?\s*([A-Z][A-Z0-9_]*)=")
+
+
+def env_example_names() -> list[str]:
+    """Every variable .env.example sets or shows commented out (``# NAME=default``)."""
+    lines = (ROOT / ".env.example").read_text(encoding="utf-8").splitlines()
+    return [match[1] for line in lines if (match := _EXAMPLE_LINE.match(line))]
+
+
+def test_env_example_shows_every_setting_and_only_settings() -> None:
+    names = env_example_names()
+    for name in names:
+        assert name in setting_names() | COMPOSE_ONLY, (
+            f".env.example has {name}, which is not a setting in reminderbot/config.py"
+        )
+    for name in sorted(setting_names()):
+        assert name in names, f"{name} is a setting but .env.example does not show it"
+    assert len(names) == len(set(names)), "a variable appears twice in .env.example"
+    assert [line for line in (ROOT / ".env.example").read_text().splitlines()
+            if line.startswith("TELEGRAM_BOT_TOKEN=")], "TELEGRAM_BOT_TOKEN= must be uncommented"
+
+
+def test_compose_uses_only_settings_and_its_own_variables() -> None:
+    text = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
+    for name in re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)", text):
+        assert name in setting_names() | COMPOSE_ONLY, (
+            f"docker-compose.yml reads ${{{name}}}, which is neither a setting nor in "
+            "COMPOSE_ONLY"
+        )
+        assert name in env_example_names(), (
+            f"docker-compose.yml reads {name}: add it to .env.example"
+        )
