@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -9,18 +10,20 @@ from typing import Any
 
 from telegram import Update
 from telegram.error import TelegramError
-from telegram.ext import Application, ApplicationBuilder, ContextTypes
+from telegram.ext import Application, ApplicationBuilder
 
-from reminderbot import handlers
-from reminderbot.catalog import Catalog, load_catalog
+from reminderbot import handlers, zones
+from reminderbot.catalog import Catalog, default_messages_dir, load_catalog
 from reminderbot.clock import Clock, SystemClock
 from reminderbot.config import Settings
+from reminderbot.context import CONTEXT_TYPES, BotContext
 from reminderbot.db.migrate import upgrade
 from reminderbot.db.session import make_engine, make_sessionmaker
 from reminderbot.dispatch import Dispatcher
 from reminderbot.handlers.info import bot_commands
 from reminderbot.ratelimit import TelegramRateLimiter
 from reminderbot.runtime import RUNTIME_KEY, Runtime
+from reminderbot.typedtext import load_word_lists
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +44,7 @@ def build_runtime(
         engine=engine,
         sessions=make_sessionmaker(engine),
         clock=clock if clock is not None else SystemClock(),
+        words=load_word_lists(settings.messages_dir or default_messages_dir()),
     )
 
 
@@ -69,6 +73,7 @@ def build_application(
         .base_url(settings.telegram_api_base_url)
         .base_file_url(file_url_for(settings.telegram_api_base_url))
         .rate_limiter(TelegramRateLimiter(chat_interval=chat_interval))
+        .context_types(CONTEXT_TYPES)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
         .build()
@@ -119,7 +124,7 @@ async def running(application: BotApplication, *, poll_timeout: int = 10) -> Asy
             await application.post_shutdown(application)
 
 
-async def _dispatch_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def _dispatch_tick(context: BotContext) -> None:
     dispatcher = context.bot_data[DISPATCHER_KEY]
     assert isinstance(dispatcher, Dispatcher)
     await dispatcher.tick(context.bot)
@@ -128,8 +133,15 @@ async def _dispatch_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
 async def _post_init(application: BotApplication) -> None:
     runtime: Runtime = application.bot_data[RUNTIME_KEY]
     await upgrade(runtime.engine)
+    # The city index takes a second or two to build: before the first update, not during it.
+    await asyncio.to_thread(zones.warm_up)
     try:
+        # The default menu in English, and one per catalog language for its speakers.
         await application.bot.set_my_commands(bot_commands(runtime.catalog))
+        for language in runtime.catalog.languages:
+            await application.bot.set_my_commands(
+                bot_commands(runtime.catalog, language), language_code=language
+            )
     except TelegramError as exc:
         log.warning(
             "could not register the command list with Telegram (%s); carrying on",

@@ -14,6 +14,7 @@ An entry that rotates has ``variants:`` (a list of texts) instead of ``text:``.
 from __future__ import annotations
 
 import html
+import logging
 import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -27,6 +28,10 @@ from reminderbot import texts
 from reminderbot.texts import Key
 
 DEFAULT_LANGUAGE = "en"
+# Files in a language folder that hold data, not message entries (the typed-word lists).
+DATA_FILES = frozenset({"words.yaml"})
+
+log = logging.getLogger(__name__)
 
 # Tags Telegram's HTML parse mode accepts.
 _TELEGRAM_TAGS = frozenset(
@@ -118,7 +123,7 @@ class Catalog:
         return len(self.entry(key, language).variants)
 
     def render(
-        self, key: Key, language: str | None = None, *, variant: int = 0, **params: Any
+        self, key: Key, language: str | None = None, variant: int = 0, /, **params: object
     ) -> str:
         """Render ``key`` as Telegram HTML; every parameter value is HTML-escaped."""
         if set(params) != key.params:
@@ -156,6 +161,13 @@ def load_catalog(directory: Path | None = None, keys: Iterable[Key] | None = Non
     missing = sorted(set(wanted) - set(entries[DEFAULT_LANGUAGE]))
     if missing:
         raise CatalogError(f"message key {missing[0]} is missing from {root / DEFAULT_LANGUAGE}")
+    for lang, found in entries.items():
+        gaps = sorted(set(wanted) - set(found))
+        if gaps:
+            log.warning(
+                "%d message keys missing in %s/ fall back to %s, e.g. %s",
+                len(gaps), lang, DEFAULT_LANGUAGE, gaps[0],
+            )
     return Catalog(entries, sources)
 
 
@@ -183,6 +195,8 @@ def _load_language(
 ) -> dict[str, Entry]:
     entries: dict[str, Entry] = {}
     for path in sorted(lang_dir.glob("*.yaml")):
+        if path.name in DATA_FILES:
+            continue
         for name, raw in _read_yaml(path).items():
             name = str(name)
             where = f"message key {name} ({path})"

@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     default_timezone: str = "UTC"
     reminder_spread_minutes: int = Field(default=10, ge=0, le=180)
     messages_dir: Path | None = None  # None: the catalog shipped with the bot
+    # A symptom reported in this many of the last SYMPTOM_REPEAT_WINDOW check-ins gets a
+    # suggestion to talk to a healthcare provider (at most once a week).
+    symptom_repeat_count: int = Field(default=3, ge=1, le=30)
+    symptom_repeat_window: int = Field(default=7, ge=1, le=30)
     log_format: Literal["text", "json"] = "text"
 
     @field_validator("messages_dir")

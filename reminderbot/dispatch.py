@@ -17,16 +17,17 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 from telegram import Bot, InlineKeyboardMarkup
-from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from reminderbot import keyboards, texts
-from reminderbot.db.models import Schedule, ScheduleKind, User, UserStatus
+from reminderbot.db.models import Schedule, ScheduleKind, ScheduleState, User, UserStatus
+from reminderbot.messaging import audience_of, send
 from reminderbot.runtime import Runtime
 from reminderbot.schedule import is_late
-from reminderbot.subscriptions import due_after, stop
+from reminderbot.subscriptions import stop
+from reminderbot.texts import Key
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,12 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=2)
 # After a failed send (network, 5xx) the row waits this long before it is tried again.
 RETRY_BACKOFF = timedelta(seconds=30)
+# Within one due time, what a person answers goes first: check-ins before water nudges.
+_KIND_ORDER = case(
+    (Schedule.kind == ScheduleKind.CHECKIN, 0),
+    (Schedule.kind == ScheduleKind.TOLERANCE, 1),
+    else_=2,
+)
 
 
 class Outcome(StrEnum):
@@ -111,20 +118,30 @@ class Dispatcher:
         return report
 
     async def claim(self, now: datetime) -> list[Due]:
-        """Lease up to ``batch_size`` due rows to this worker and return them."""
+        """Lease up to ``batch_size`` due rows to this worker and return them.
+
+        Timed pauses that have ended are lifted first, in the same transaction.
+        """
         due_ids = (
             select(Schedule.id)
             .join(User, User.id == Schedule.user_id)
             .where(
                 Schedule.next_due_at <= now,
+                Schedule.state == ScheduleState.ON,
                 User.status == UserStatus.ACTIVE,
                 or_(Schedule.claimed_until.is_(None), Schedule.claimed_until < now),
             )
-            .order_by(Schedule.next_due_at)
+            .order_by(Schedule.next_due_at, _KIND_ORDER)
             .limit(self.batch_size)
             .with_for_update(of=Schedule, skip_locked=True)
         )
         async with self.runtime.sessions.begin() as session:
+            await session.execute(
+                update(User)
+                .where(User.status == UserStatus.PAUSED, User.paused_until <= now)
+                .values(status=UserStatus.ACTIVE, paused_until=None)
+                .execution_options(synchronize_session=False)
+            )
             claimed = (
                 await session.scalars(
                     update(Schedule)
@@ -140,7 +157,7 @@ class Dispatcher:
                 select(Schedule, User)
                 .join(User, User.id == Schedule.user_id)
                 .where(Schedule.id.in_(claimed))
-                .order_by(Schedule.next_due_at)
+                .order_by(Schedule.next_due_at, _KIND_ORDER)
             )
             return [
                 Due(schedule, user)
@@ -161,26 +178,33 @@ class Dispatcher:
             earliest: datetime | None = await session.scalar(
                 select(func.min(ready_at))
                 .join(User, User.id == Schedule.user_id)
-                .where(User.status == UserStatus.ACTIVE)
+                .where(
+                    Schedule.state == ScheduleState.ON,
+                    or_(
+                        User.status == UserStatus.ACTIVE,
+                        and_(User.status == UserStatus.PAUSED, User.paused_until.is_not(None)),
+                    ),
+                )
             )
         return earliest
 
-    def render(self, due: Due) -> tuple[str, InlineKeyboardMarkup]:
-        """The text and buttons of a reminder, in the user's language."""
-        catalog, lang = self.runtime.catalog, due.user.language_code
+    def message_for(self, due: Due) -> tuple[Key, InlineKeyboardMarkup, int]:
+        """The catalog key, buttons and wording variant of a reminder, in the user's language."""
+        catalog, lang = self.runtime.catalog, due.user.language
         if due.schedule.kind == ScheduleKind.HYDRATION:
-            text = catalog.render(texts.HYDRATION_REMINDER, lang, variant=due.schedule.sent_count)
-            return text, keyboards.hydration(catalog, lang)
-        return catalog.render(texts.CHECKIN_QUESTION, lang), keyboards.checkin(catalog, lang)
+            markup = keyboards.hydration(catalog, lang)
+            return texts.HYDRATION_REMINDER, markup, due.schedule.sent_count
+        if due.schedule.kind == ScheduleKind.TOLERANCE:
+            return texts.TOLERANCE_QUESTION, keyboards.tolerance(catalog, lang), 0
+        return texts.CHECKIN_QUESTION, keyboards.checkin(catalog, lang), 0
 
-    def next_due(self, due: Due, after: datetime) -> datetime:
-        """The row's next occurrence strictly after ``after``."""
-        return due_after(
-            due.schedule,
-            due.user,
-            self.runtime.zone(due.user.timezone),
-            self.runtime.settings.reminder_spread_minutes,
-            after,
+    def next_due(self, due: Due, now: datetime) -> datetime | None:
+        """The row's next occurrence after the slot being sent (None: a one-shot row)."""
+        if due.schedule.once:
+            return None
+        planner = self.runtime.planner
+        return planner.due_after(
+            due.schedule, due.user, now, last_slot=planner.slot_of(due.schedule, due.user)
         )
 
     async def deliver(self, bot: Bot, due: Due) -> Outcome:
@@ -191,10 +215,10 @@ class Dispatcher:
         if is_late(due.due_at, now):
             await self._advance(due, following, sent=False)
             return Outcome.SKIPPED_LATE
-        text, markup = self.render(due)
+        key, markup, variant = self.message_for(due)
         try:
-            await bot.send_message(
-                due.user.chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
+            await send(
+                bot, self.runtime.catalog, audience_of(due.user), key, markup, variant
             )
         except Forbidden:
             return await self._deactivate(due)
@@ -219,16 +243,26 @@ class Dispatcher:
         await self._advance(due, following, sent=True)
         return Outcome.SENT
 
-    async def _advance(self, due: Due, following: datetime, *, sent: bool) -> None:
+    async def _advance(self, due: Due, following: datetime | None, *, sent: bool) -> None:
+        """Record the outcome and move the row on: to its next slot, or done if one-shot."""
         now = self.runtime.clock.now()
         counter = Schedule.sent_count if sent else Schedule.skipped_count
+        # A re-plan that came in meanwhile (a settings change, /pause) changed next_due_at:
+        # it wins, and only the claim is released.
+        unchanged = Schedule.next_due_at == due.due_at
         values: dict[str, Any] = {
-            # A /stop that came in meanwhile set next_due_at to NULL: keep it off.
-            "next_due_at": case((Schedule.next_due_at.is_(None), None), else_=following),
             "claimed_until": None,
             "claimed_by": None,
             counter.key: counter + 1,
         }
+        if following is None:
+            values["state"] = case((unchanged, ScheduleState.DONE), else_=Schedule.state)
+        else:
+            values["next_due_at"] = case((unchanged, following), else_=Schedule.next_due_at)
+            values["last_slot_local"] = case(
+                (unchanged, self.runtime.planner.slot_of(due.schedule, due.user)),
+                else_=Schedule.last_slot_local,
+            )
         if sent:
             values["last_sent_at"] = now
         async with self.runtime.sessions.begin() as session:

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from datetime import time
+from typing import TYPE_CHECKING
+
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+)
 
 from reminderbot import texts
 from reminderbot.catalog import Catalog
+from reminderbot.preferences import HYDRATION_CHOICES, LANGUAGES
+
+if TYPE_CHECKING:
+    from reminderbot.zones import ZoneOption
 
 CONSENT_YES = "consent:yes"
 CONSENT_NO = "consent:no"
@@ -13,10 +25,38 @@ SHOW_SIDEEFFECTS = "show:sideeffects"
 HYDRATION_DONE = "hydration:done"
 CHECKIN_PREFIX = "checkin:"
 CHECKIN_PATTERN = rf"^{CHECKIN_PREFIX}({'|'.join(texts.CHECKIN_ANSWERS)})$"
+TOLERANCE_PREFIX = "tolerance:"
+TOLERANCE_PATTERN = rf"^{TOLERANCE_PREFIX}({'|'.join(texts.TOLERANCE_ANSWERS)})$"
+SNOOZE_PREFIX = "snooze:"
+SNOOZE_PATTERN = rf"^{SNOOZE_PREFIX}(hydration|checkin)$"
+ZONE_PREFIX = "zone:"
+ZONE_CHANGE = "zone:change"
+PAUSE_PREFIX = "pause:"
+PAUSE_PATTERN = rf"^{PAUSE_PREFIX}(1d|1w|resume)$"
+STOP_PAUSE_WEEK = "stop:pause_week"
+STOP_ERASE = "stop:erase"
+ERASE_YES = "erase:yes"
+ERASE_NO = "erase:no"
+# /settings: "set:<page>" opens a page, "set:<page>:<value>" sets a value.
+SETTINGS_PREFIX = "set:"
+
+WAKE_STARTS = tuple(time(h) for h in range(5, 12))
+WAKE_ENDS = tuple(time(h % 24) for h in range(19, 26))
+CHECKIN_TIMES = tuple(time(h) for h in range(7, 13))
 
 
-def _button(catalog: Catalog, key: texts.Key, lang: str | None, data: str) -> InlineKeyboardButton:
-    return InlineKeyboardButton(catalog.label(key, lang), callback_data=data)
+def clock_code(value: time) -> str:
+    """``HHMM``: how a time of day travels in callback data."""
+    return value.strftime("%H%M")
+
+
+def _button(catalog: Catalog, key: texts.Key, lang: str | None, data: str,
+            **params: object) -> InlineKeyboardButton:
+    return InlineKeyboardButton(catalog.render(key, lang, **params), callback_data=data)
+
+
+def _rows(buttons: list[InlineKeyboardButton], width: int) -> list[list[InlineKeyboardButton]]:
+    return [buttons[i : i + width] for i in range(0, len(buttons), width)]
 
 
 def consent(catalog: Catalog, lang: str | None, *, resume: bool = False) -> InlineKeyboardMarkup:
@@ -37,16 +77,166 @@ def info(catalog: Catalog, lang: str | None) -> InlineKeyboardMarkup:
 
 
 def hydration(catalog: Catalog, lang: str | None) -> InlineKeyboardMarkup:
-    """The "Done 💧" button under a hydration reminder."""
+    """"Done 💧" and "Snooze 30 min" under a hydration reminder."""
     return InlineKeyboardMarkup(
-        [[_button(catalog, texts.HYDRATION_BUTTON_DONE, lang, HYDRATION_DONE)]]
+        [
+            [
+                _button(catalog, texts.HYDRATION_BUTTON_DONE, lang, HYDRATION_DONE),
+                _button(catalog, texts.SNOOZE_BUTTON, lang, SNOOZE_PREFIX + "hydration"),
+            ]
+        ]
     )
 
 
 def checkin(catalog: Catalog, lang: str | None) -> InlineKeyboardMarkup:
-    """The check-in answers, three to a row."""
+    """The check-in answers, three to a row, and a snooze button."""
     buttons = [
         _button(catalog, texts.CHECKIN_BUTTONS[code], lang, CHECKIN_PREFIX + code)
         for code in texts.CHECKIN_ANSWERS
     ]
-    return InlineKeyboardMarkup([buttons[:3], buttons[3:]])
+    snooze = _button(catalog, texts.SNOOZE_BUTTON, lang, SNOOZE_PREFIX + "checkin")
+    return InlineKeyboardMarkup([*_rows(buttons, 3), [snooze]])
+
+
+def tolerance(catalog: Catalog, lang: str | None) -> InlineKeyboardMarkup:
+    """Yes / no to the weekly tolerance question."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                _button(catalog, texts.TOLERANCE_BUTTONS[code], lang, TOLERANCE_PREFIX + code)
+                for code in texts.TOLERANCE_ANSWERS
+            ]
+        ]
+    )
+
+
+def share_location(catalog: Catalog, lang: str | None) -> ReplyKeyboardMarkup:
+    """A one-time keyboard whose button shares the user's location (Telegram asks first)."""
+    return ReplyKeyboardMarkup(
+        [[KeyboardButton(catalog.label(texts.ZONE_BUTTON_LOCATION, lang), request_location=True)]],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+    )
+
+
+def zone_set(catalog: Catalog, lang: str | None) -> InlineKeyboardMarkup:
+    """"Change time zone" under the confirmation."""
+    return InlineKeyboardMarkup([[_button(catalog, texts.ZONE_BUTTON_CHANGE, lang, ZONE_CHANGE)]])
+
+
+def zone_choices(options: tuple[ZoneOption, ...]) -> InlineKeyboardMarkup:
+    """One button per place an ambiguous city name could mean."""
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(option.label, callback_data=ZONE_PREFIX + option.zone)]
+            for option in options
+            if len((ZONE_PREFIX + option.zone).encode()) <= 64
+        ]
+    )
+
+
+def pause(catalog: Catalog, lang: str | None) -> InlineKeyboardMarkup:
+    """How long to pause."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                _button(catalog, texts.PAUSE_BUTTON_DAY, lang, PAUSE_PREFIX + "1d"),
+                _button(catalog, texts.PAUSE_BUTTON_WEEK, lang, PAUSE_PREFIX + "1w"),
+            ],
+            [_button(catalog, texts.PAUSE_BUTTON_UNTIL_RESUME, lang, PAUSE_PREFIX + "resume")],
+        ]
+    )
+
+
+def stopped(catalog: Catalog, lang: str | None) -> InlineKeyboardMarkup:
+    """What /stop offers instead: a week's pause, or erasing the data."""
+    return InlineKeyboardMarkup(
+        [
+            [_button(catalog, texts.STOP_BUTTON_PAUSE, lang, STOP_PAUSE_WEEK)],
+            [_button(catalog, texts.STOP_BUTTON_ERASE, lang, STOP_ERASE)],
+        ]
+    )
+
+
+def confirm_erase(catalog: Catalog, lang: str | None) -> InlineKeyboardMarkup:
+    """Erase everything, or keep it."""
+    return InlineKeyboardMarkup(
+        [
+            [_button(catalog, texts.DATA_BUTTON_ERASE, lang, ERASE_YES)],
+            [_button(catalog, texts.DATA_BUTTON_KEEP, lang, ERASE_NO)],
+        ]
+    )
+
+
+def settings_menu(catalog: Catalog, lang: str | None) -> InlineKeyboardMarkup:
+    """The main /settings page: one button per line of the menu."""
+    pages = (
+        (texts.SETTINGS_BUTTON_ZONE, "zone"),
+        (texts.SETTINGS_BUTTON_WAKING, "wake"),
+        (texts.SETTINGS_BUTTON_HYDRATION, "hyd"),
+        (texts.SETTINGS_BUTTON_CHECKIN, "chk"),
+        (texts.SETTINGS_BUTTON_LANGUAGE, "lang"),
+        (texts.SETTINGS_BUTTON_CLOSE, "close"),
+    )
+    buttons = [_button(catalog, key, lang, SETTINGS_PREFIX + page) for key, page in pages]
+    return InlineKeyboardMarkup(_rows(buttons, 2))
+
+
+def _back(catalog: Catalog, lang: str | None) -> list[InlineKeyboardButton]:
+    return [_button(catalog, texts.SETTINGS_BUTTON_BACK, lang, SETTINGS_PREFIX + "menu")]
+
+
+def _times(values: tuple[time, ...], prefix: str) -> list[InlineKeyboardButton]:
+    return [
+        InlineKeyboardButton(value.strftime("%H:%M"), callback_data=prefix + clock_code(value))
+        for value in values
+    ]
+
+
+def settings_wake_start(catalog: Catalog, lang: str | None) -> InlineKeyboardMarkup:
+    """Start of the waking window."""
+    buttons = _times(WAKE_STARTS, SETTINGS_PREFIX + "ws:")
+    return InlineKeyboardMarkup([*_rows(buttons, 4), _back(catalog, lang)])
+
+
+def settings_wake_end(catalog: Catalog, lang: str | None, start: time) -> InlineKeyboardMarkup:
+    """End of the waking window (the chosen start travels along)."""
+    buttons = _times(WAKE_ENDS, f"{SETTINGS_PREFIX}we:{clock_code(start)}:")
+    return InlineKeyboardMarkup([*_rows(buttons, 4), _back(catalog, lang)])
+
+
+def settings_hydration(catalog: Catalog, lang: str | None) -> InlineKeyboardMarkup:
+    """Off, or every 1 to 4 hours."""
+    buttons = [
+        _button(catalog, texts.SETTINGS_BUTTON_EVERY_HOURS, lang, f"{SETTINGS_PREFIX}hyd:{n}",
+                hours=n)
+        for n in HYDRATION_CHOICES
+    ]
+    off = _button(catalog, texts.SETTINGS_BUTTON_OFF, lang, f"{SETTINGS_PREFIX}hyd:0")
+    return InlineKeyboardMarkup([*_rows(buttons, 2), [off], _back(catalog, lang)])
+
+
+def settings_checkin(catalog: Catalog, lang: str | None) -> InlineKeyboardMarkup:
+    """A check-in time, off, and the weekly tolerance question on or off."""
+    buttons = _times(CHECKIN_TIMES, SETTINGS_PREFIX + "chk:")
+    off = _button(catalog, texts.SETTINGS_BUTTON_OFF, lang, f"{SETTINGS_PREFIX}chk:off")
+    tolerance_toggle = _button(
+        catalog, texts.SETTINGS_BUTTON_TOLERANCE, lang, f"{SETTINGS_PREFIX}tol"
+    )
+    return InlineKeyboardMarkup(
+        [*_rows(buttons, 3), [off], [tolerance_toggle], _back(catalog, lang)]
+    )
+
+
+def settings_language(catalog: Catalog, lang: str | None) -> InlineKeyboardMarkup:
+    """Each language, named in itself."""
+    buttons = [
+        _button(catalog, texts.LANGUAGE_NAME, code, f"{SETTINGS_PREFIX}lang:{code}")
+        for code in LANGUAGES
+    ]
+    return InlineKeyboardMarkup([buttons, _back(catalog, lang)])
+
+
+def settings_zone(catalog: Catalog, lang: str | None) -> InlineKeyboardMarkup:
+    """Back to the menu (the zone itself is typed or shared)."""
+    return InlineKeyboardMarkup([_back(catalog, lang)])

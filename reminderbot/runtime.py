@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from reminderbot.catalog import Catalog
 from reminderbot.clock import Clock
 from reminderbot.config import Settings
+from reminderbot.preferences import Planner
+from reminderbot.typedtext import WordLists
 
 RUNTIME_KEY = "reminderbot.runtime"
 
@@ -24,10 +26,16 @@ class Runtime:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     clock: Clock
+    words: dict[str, WordLists]  # typed-word lists by catalog language
 
     def zone(self, name: str | None) -> ZoneInfo:
         """A user's zone, or the operator's default when they have not set one."""
         return ZoneInfo(name or self.settings.default_timezone)
+
+    @property
+    def planner(self) -> Planner:
+        """The operator's defaults that users' plans depend on."""
+        return Planner(self.settings.default_timezone, self.settings.reminder_spread_minutes)
 
 
 def runtime_of(context: Any) -> Runtime:

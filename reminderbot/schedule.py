@@ -42,7 +42,17 @@ class Daily:
     at: time = time(10, 0)
 
 
-Rule = Hydration | Daily
+@dataclass(frozen=True)
+class Weekly:
+    """Once a week, on ``weekday`` (0 is Monday) at a local time."""
+
+    weekday: int
+    at: time = time(10, 0)
+
+
+Rule = Hydration | Daily | Weekly
+
+_CRON_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def _minutes(t: time) -> int:
@@ -65,27 +75,49 @@ def trigger_for(rule: Rule, zone: ZoneInfo, window: WakingWindow) -> CronTrigger
     """The APScheduler trigger that fires at the rule's local wall-clock slots."""
     if isinstance(rule, Daily):
         return CronTrigger(hour=rule.at.hour, minute=rule.at.minute, timezone=zone)
+    if isinstance(rule, Weekly):
+        return CronTrigger(
+            day_of_week=_CRON_DAYS[rule.weekday],
+            hour=rule.at.hour,
+            minute=rule.at.minute,
+            timezone=zone,
+        )
     slots = hydration_slots(window, rule.every_hours)
     hours = ",".join(str(h) for h in sorted({slot.hour for slot in slots}))
     return CronTrigger(hour=hours, minute=window.start.minute, timezone=zone)
 
 
 def next_due(
-    rule: Rule, zone: ZoneInfo, window: WakingWindow, offset: timedelta, after: datetime
+    rule: Rule,
+    zone: ZoneInfo,
+    window: WakingWindow,
+    offset: timedelta,
+    after: datetime,
+    last_slot: datetime | None = None,
 ) -> datetime:
     """The first due time strictly after ``after``: a slot of the rule plus ``offset``, in UTC.
 
-    On the autumn DST change a wall-clock time happens twice; the slot fires once, at its
-    first occurrence, so nobody gets the same reminder twice in one night.
+    ``last_slot`` is the local wall-clock slot last sent (naive): the result's slot comes
+    after it, so a change of offset or zone never sends one slot twice. On the autumn DST
+    change a wall-clock time happens twice; the slot fires once, at its first occurrence.
     """
     trigger = trigger_for(rule, zone, window)
     base = (after - offset).astimezone(UTC)
     previous_wall = base.astimezone(zone).replace(tzinfo=None)
+    if last_slot is not None and last_slot > previous_wall:
+        previous_wall = last_slot
+        # Start the search from that wall time (its first instant, should it repeat).
+        base = max(base, last_slot.replace(tzinfo=zone, fold=0).astimezone(UTC))
     fire: datetime = trigger.get_next_fire_time(None, base + _TICK)
     # The repeated hour: skip a slot whose wall time is not later than where we stand.
     while fire.astimezone(zone).replace(tzinfo=None) <= previous_wall:
         fire = trigger.get_next_fire_time(None, fire.astimezone(UTC) + _TICK)
     return fire.astimezone(UTC) + offset
+
+
+def slot_of(due: datetime, offset: timedelta, zone: ZoneInfo) -> datetime:
+    """The local wall-clock slot (naive) a due time stands for."""
+    return (due - offset).astimezone(zone).replace(tzinfo=None)
 
 
 def is_late(due: datetime, now: datetime) -> bool:

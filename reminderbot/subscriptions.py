@@ -1,53 +1,38 @@
-"""A user's opt-in state and schedules: consent, stop, and when each reminder is next due."""
+"""A user's opt-in state: consent, stop, pause and resume, snooze, and erasing everything."""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, timedelta
 from time import monotonic
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reminderbot.clock import Clock
-from reminderbot.db.models import Schedule, ScheduleKind, User, UserStatus
-from reminderbot.schedule import Daily, Hydration, Rule, WakingWindow, next_due, spread_offset
+from reminderbot.db.models import Base, Schedule, ScheduleKind, ScheduleState, User, UserStatus
+from reminderbot.preferences import (
+    Planner,
+    Preferences,
+    drop_one_shots,
+    preferences_of,
+    recurring_rows,
+    replan,
+)
+from reminderbot.schedule import WakingWindow
 
-DEFAULT_HYDRATION = Hydration(every_hours=3)
-DEFAULT_CHECKIN = Daily(at=time(10, 0))
+SNOOZE = timedelta(minutes=30)
+SNOOZABLE = (ScheduleKind.HYDRATION, ScheduleKind.CHECKIN)
 
 
 @dataclass(frozen=True)
 class Plan:
-    """What a user's reminders look like right after they opt in."""
+    """What a user's reminders look like right after they opt in or resume."""
 
-    zone: ZoneInfo
-    first_hydration: datetime
-    checkin_at: time
-    every_hours: int
-    window: WakingWindow
-
-
-def rule_of(kind: str, every_hours: int | None, at_time: time | None) -> Rule:
-    """The schedule rule a row describes."""
-    if kind == ScheduleKind.HYDRATION:
-        return Hydration(every_hours or DEFAULT_HYDRATION.every_hours)
-    return Daily(at_time or DEFAULT_CHECKIN.at)
-
-
-def due_after(
-    schedule: Schedule, user: User, zone: ZoneInfo, spread_minutes: int, after: datetime
-) -> datetime:
-    """When ``schedule`` of ``user`` is next due after ``after`` (UTC)."""
-    return next_due(
-        rule_of(schedule.kind, schedule.every_hours, schedule.at_time),
-        zone,
-        WakingWindow(user.wake_start, user.wake_end),
-        spread_offset(user.telegram_user_id, spread_minutes),
-        after,
-    )
+    preferences: Preferences
+    first_hydration: datetime | None
+    next_checkin: datetime | None
 
 
 async def find_user(session: AsyncSession, telegram_user_id: int) -> User | None:
@@ -63,67 +48,113 @@ async def opt_in(
     *,
     telegram_user_id: int,
     chat_id: int,
-    language_code: str | None,
+    language: str,
     now: datetime,
-    default_zone: str,
-    spread_minutes: int,
+    planner: Planner,
 ) -> Plan:
-    """Turn reminders on (first time or after /stop) and schedule each from ``now``."""
+    """Turn reminders on (first time, or after /stop with the settings kept) from ``now``."""
     user = await find_user(session, telegram_user_id)
     if user is None:
-        user = User(telegram_user_id=telegram_user_id, chat_id=chat_id, created_at=now)
+        user = User(
+            telegram_user_id=telegram_user_id,
+            chat_id=chat_id,
+            language=language,
+            created_at=now,
+        )
         user.wake_start, user.wake_end = WakingWindow().start, WakingWindow().end
         session.add(user)
     user.chat_id = chat_id
-    user.language_code = language_code
     user.status = UserStatus.ACTIVE
+    user.paused_until = None
     user.consented_at = now
     user.stopped_at = None
     await session.flush()
-    rows = {
-        row.kind: row
-        for row in await session.scalars(select(Schedule).where(Schedule.user_id == user.id))
-    }
-    for kind, every_hours, at_time in (
-        (ScheduleKind.HYDRATION, DEFAULT_HYDRATION.every_hours, None),
-        (ScheduleKind.CHECKIN, None, DEFAULT_CHECKIN.at),
-    ):
-        if kind not in rows:
-            rows[kind] = Schedule(
-                user_id=user.id,
-                kind=kind,
-                every_hours=every_hours,
-                at_time=at_time,
-                sent_count=0,
-                skipped_count=0,
-            )
-            session.add(rows[kind])
-    zone = ZoneInfo(user.timezone or default_zone)
-    for row in rows.values():
-        row.next_due_at = due_after(row, user, zone, spread_minutes, now)
-    hydration = rows[ScheduleKind.HYDRATION]
-    first_hydration = hydration.next_due_at
-    assert first_hydration is not None
+    rows = await recurring_rows(session, user)
+    tolerance = rows[ScheduleKind.TOLERANCE]
+    if tolerance.weekday is None:
+        tolerance.weekday = now.astimezone(planner.zone(user)).weekday()
+    replan(user, rows, planner, now)
+    await session.flush()
+    return _plan(user, rows, planner)
+
+
+def _plan(user: User, rows: dict[str, Schedule], planner: Planner) -> Plan:
+    preferences = preferences_of(user, rows, planner)
+    hydration, checkin = rows[ScheduleKind.HYDRATION], rows[ScheduleKind.CHECKIN]
     return Plan(
-        zone=zone,
-        first_hydration=first_hydration,
-        checkin_at=rows[ScheduleKind.CHECKIN].at_time or DEFAULT_CHECKIN.at,
-        every_hours=hydration.every_hours or DEFAULT_HYDRATION.every_hours,
-        window=WakingWindow(user.wake_start, user.wake_end),
+        preferences=preferences,
+        first_hydration=hydration.next_due_at if hydration.state == ScheduleState.ON else None,
+        next_checkin=checkin.next_due_at if checkin.state == ScheduleState.ON else None,
     )
 
 
 async def stop(session: AsyncSession, telegram_user_id: int, now: datetime) -> int | None:
-    """End every reminder of a user; return their row id, or None if nothing was running."""
+    """End every reminder of a user, keeping their settings; return their row id, or None."""
     user = await find_user(session, telegram_user_id)
-    if user is None or user.status != UserStatus.ACTIVE:
+    if user is None or user.status == UserStatus.STOPPED:
         return None
     user.status = UserStatus.STOPPED
     user.stopped_at = now
-    await session.execute(
-        update(Schedule).where(Schedule.user_id == user.id).values(next_due_at=None)
-    )
+    user.paused_until = None
+    await drop_one_shots(session, user)
     return user.id
+
+
+async def pause(
+    session: AsyncSession, user: User, until: datetime | None, planner: Planner, now: datetime
+) -> None:
+    """Send nothing until ``until`` (None: until /resume); then go on from the next slot."""
+    user.status = UserStatus.PAUSED
+    user.paused_until = until
+    await drop_one_shots(session, user)
+    rows = await recurring_rows(session, user)
+    replan(user, rows, planner, now)
+
+
+async def resume(session: AsyncSession, user: User, planner: Planner, now: datetime) -> Plan:
+    """End a pause: reminders go on from the next future slot, none for the missed ones."""
+    user.status = UserStatus.ACTIVE
+    user.paused_until = None
+    rows = await recurring_rows(session, user)
+    replan(user, rows, planner, now)
+    await session.flush()
+    return _plan(user, rows, planner)
+
+
+async def snooze(session: AsyncSession, user: User, kind: str, now: datetime) -> datetime:
+    """Send a ``kind`` reminder once more in 30 minutes; later slots stay as they are."""
+    if kind not in SNOOZABLE:
+        raise ValueError("not a reminder that can be snoozed")
+    due = now + SNOOZE
+    pending = await session.scalar(
+        select(Schedule).where(
+            Schedule.user_id == user.id,
+            Schedule.once.is_(True),
+            Schedule.kind == kind,
+            Schedule.state == ScheduleState.ON,
+        )
+    )
+    if pending is None:
+        pending = Schedule(
+            user_id=user.id, kind=kind, once=True, sent_count=0, skipped_count=0
+        )
+        session.add(pending)
+    pending.state = ScheduleState.ON
+    pending.next_due_at = due
+    await session.flush()
+    return due
+
+
+async def erase(session: AsyncSession, telegram_user_id: int) -> bool:
+    """Delete every row that belongs to the user, in every table; False if none existed."""
+    user = await find_user(session, telegram_user_id)
+    if user is None:
+        return False
+    for table in reversed(Base.metadata.sorted_tables):
+        if "user_id" in table.c:
+            await session.execute(delete(table).where(table.c.user_id == user.id))
+    await session.execute(delete(User).where(User.id == user.id))
+    return True
 
 
 async def wait_for_sends_in_flight(
@@ -153,11 +184,3 @@ async def wait_for_sends_in_flight(
         if not busy:
             return
         await asyncio.sleep(0.05)
-
-
-def first_reminder_label(when: datetime, zone: ZoneInfo, now: datetime) -> str:
-    """``HH:MM`` local, with the date in front when it is not today."""
-    local = when.astimezone(zone)
-    if local.date() == now.astimezone(zone).date():
-        return local.strftime("%H:%M")
-    return local.strftime("%Y-%m-%d %H:%M")

@@ -57,21 +57,127 @@ COMMAND_INFO = _key("help.command_info")
 COMMAND_SIDEEFFECTS = _key("help.command_sideeffects")
 COMMAND_HELP = _key("help.command_help")
 COMMAND_STOP = _key("help.command_stop")
+COMMAND_SETTINGS = _key("help.command_settings")
+COMMAND_TIMEZONE = _key("help.command_timezone")
+COMMAND_PAUSE = _key("help.command_pause")
+COMMAND_RESUME = _key("help.command_resume")
+COMMAND_CHECKIN = _key("help.command_checkin")
+COMMAND_HISTORY = _key("help.command_history")
+COMMAND_PROVIDER = _key("help.command_provider")
+COMMAND_MYDATA = _key("help.command_mydata")
+COMMAND_DELETE = _key("help.command_delete")
 
 # stop.yaml
 STOP_DONE = _key("stop.done")
 STOP_NOTHING = _key("stop.nothing_to_stop")
+STOP_BUTTON_PAUSE = _key("stop.button_pause_week")
+STOP_BUTTON_ERASE = _key("stop.button_erase")
 
 # hydration.yaml
 HYDRATION_REMINDER = _key("hydration.reminder", rotates=True)
 HYDRATION_BUTTON_DONE = _key("hydration.button_done")
 HYDRATION_THANKS = _key("hydration.thanks", "count")
 
+# snooze.yaml
+SNOOZE_BUTTON = _key("snooze.button")
+SNOOZE_DONE = _key("snooze.done", "time")
+
 # checkin.yaml
 CHECKIN_QUESTION = _key("checkin.question")
 CHECKIN_ANSWERS = ("fine", "headache", "nausea", "sweating", "anxiety", "other")
 CHECKIN_BUTTONS = {code: _key(f"checkin.button_{code}") for code in CHECKIN_ANSWERS}
 CHECKIN_REPLIES = {code: _key(f"checkin.reply_{code}") for code in CHECKIN_ANSWERS}
+CHECKIN_REPEATED = _key("checkin.repeated_symptom", "symptom", "times", "checkins")
+TOLERANCE_QUESTION = _key("checkin.tolerance_question")
+TOLERANCE_ANSWERS = ("more", "same")
+TOLERANCE_BUTTONS = {code: _key(f"checkin.button_tolerance_{code}") for code in TOLERANCE_ANSWERS}
+TOLERANCE_REPLIES = {code: _key(f"checkin.reply_tolerance_{code}") for code in TOLERANCE_ANSWERS}
+
+# zone.yaml
+ZONE_ASK = _key("zone.ask", "timezone")
+ZONE_BUTTON_LOCATION = _key("zone.button_location")
+ZONE_SET = _key("zone.set", "timezone", "local_time")
+ZONE_BUTTON_CHANGE = _key("zone.button_change")
+ZONE_CHOOSE = _key("zone.choose")
+ZONE_NOT_UNDERSTOOD = _key("zone.not_understood")
+ZONE_LOCATION_UNKNOWN = _key("zone.location_unknown")
+
+# settings.yaml
+SETTINGS_MENU = _key(
+    "settings.menu", "timezone", "local_time", "waking_start", "waking_end", "hydration",
+    "checkin", "tolerance", "language", "next_reminder",
+)
+SETTINGS_EVERY_HOURS = _key("settings.value_every_hours", "hours")
+SETTINGS_ON = _key("settings.value_on")
+SETTINGS_OFF = _key("settings.value_off")
+SETTINGS_NO_REMINDER = _key("settings.value_no_reminder")
+SETTINGS_PAUSED = _key("settings.value_paused", "until")
+SETTINGS_PAUSED_INDEFINITELY = _key("settings.value_paused_indefinitely")
+SETTINGS_BUTTON_ZONE = _key("settings.button_zone")
+SETTINGS_BUTTON_WAKING = _key("settings.button_waking")
+SETTINGS_BUTTON_HYDRATION = _key("settings.button_hydration")
+SETTINGS_BUTTON_CHECKIN = _key("settings.button_checkin")
+SETTINGS_BUTTON_TOLERANCE = _key("settings.button_tolerance")
+SETTINGS_BUTTON_LANGUAGE = _key("settings.button_language")
+SETTINGS_BUTTON_BACK = _key("settings.button_back")
+SETTINGS_BUTTON_CLOSE = _key("settings.button_close")
+SETTINGS_BUTTON_EVERY_HOURS = _key("settings.button_every_hours", "hours")
+SETTINGS_BUTTON_OFF = _key("settings.button_off")
+SETTINGS_PICK_WAKE_START = _key("settings.pick_wake_start")
+SETTINGS_PICK_WAKE_END = _key("settings.pick_wake_end", "waking_start")
+SETTINGS_PICK_HYDRATION = _key("settings.pick_hydration", "waking_start", "waking_end")
+SETTINGS_PICK_CHECKIN = _key("settings.pick_checkin")
+SETTINGS_PICK_LANGUAGE = _key("settings.pick_language")
+SETTINGS_CLOSED = _key("settings.closed")
+SETTINGS_WINDOW_SET = _key("settings.window_set", "waking_start", "waking_end")
+SETTINGS_BAD_WINDOW = _key("settings.bad_window")
+LANGUAGE_NAME = _key("settings.language_name")
+NOT_SUBSCRIBED = _key("settings.not_subscribed")
+
+# pause.yaml
+PAUSE_ASK = _key("pause.ask")
+PAUSE_BUTTON_DAY = _key("pause.button_day")
+PAUSE_BUTTON_WEEK = _key("pause.button_week")
+PAUSE_BUTTON_UNTIL_RESUME = _key("pause.button_until_resume")
+PAUSE_DONE_UNTIL = _key("pause.done_until", "until")
+PAUSE_DONE_INDEFINITELY = _key("pause.done_indefinitely")
+PAUSE_BAD_DURATION = _key("pause.bad_duration")
+RESUME_DONE = _key("pause.resumed", "next_reminder")
+RESUME_NOT_PAUSED = _key("pause.not_paused")
+
+# data.yaml
+DATA_SUMMARY = _key(
+    "data.summary", "since", "status", "timezone", "schedules", "glass_days", "glasses",
+    "checkins",
+)
+DATA_FILE_CAPTION = _key("data.file_caption")
+DATA_NOTHING = _key("data.nothing")
+DATA_CONFIRM_ERASE = _key("data.confirm_erase")
+DATA_BUTTON_ERASE = _key("data.button_erase")
+DATA_BUTTON_KEEP = _key("data.button_keep")
+DATA_ERASED = _key("data.erased")
+DATA_KEPT = _key("data.kept")
+
+# history.yaml
+HISTORY_EMPTY = _key("history.empty")
+HISTORY_CAPTION = _key(
+    "history.caption", "days", "glasses", "glass_days", "checkins", "symptoms"
+)
+HISTORY_NO_SYMPTOMS = _key("history.no_symptoms")
+HISTORY_SYMPTOM_COUNT = _key("history.symptom_count", "symptom", "count")
+HISTORY_CHART_TITLE = _key("history.chart_title", "days")
+HISTORY_CHART_GLASSES = _key("history.chart_glasses")
+HISTORY_CHART_SYMPTOMS = _key("history.chart_symptoms")
+HISTORY_CHART_DATE_FORMAT = _key("history.chart_date_format")
+HISTORY_CHART_NO_CHECKIN = _key("history.chart_no_checkin")
+HISTORY_CHART_MONTHS = _key("history.chart_month_names")
+
+# provider.yaml
+PROVIDER = _key("provider.body")
+
+# urgent.yaml: typed words of distress
+URGENT_EMERGENCY = _key("urgent.emergency")
+URGENT_SUPPORT = _key("urgent.support")
 
 # general.yaml
 UNKNOWN_TEXT = _key("general.unknown")

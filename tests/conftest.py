@@ -136,10 +136,10 @@ class BotUnderTest:
         return await self._new_since(before), answer
 
     async def opt_in(self) -> SentMessage:
-        """/start and "Yes, remind me"; return the confirmation."""
+        """/start and "Yes, remind me"; return the confirmation (the zone question follows)."""
         welcome = (await self.send("/start"))[-1]
         replies, _ = await self.press(welcome, "Yes, remind me")
-        return replies[-1]
+        return replies[0]
 
     async def at(self, when: datetime) -> tuple[TickReport, list[SentMessage]]:
         """Move the clock to ``when`` and run one dispatcher tick; return what it sent."""

@@ -21,7 +21,7 @@ def rendered() -> dict[str, list[str]]:
     out = {}
     for key in texts.ALL_KEYS.values():
         params = {name: "X" for name in key.params}
-        out[key.name] = [catalog.render(key, "en", variant=v, **params)
+        out[key.name] = [catalog.render(key, "en", v, **params)
                          for v in range(catalog.variant_count(key))]
     return out
 

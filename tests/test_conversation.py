@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from reminderbot import texts
 from reminderbot.clock import ManualClock
 from reminderbot.db.models import Schedule, User
 from reminderbot.testing.botapi import BotAPIStandIn
@@ -26,9 +27,22 @@ async def test_start_explains_and_asks_for_consent(bot: BotUnderTest) -> None:
 
 async def test_consent_turns_reminders_on_and_says_when(bot: BotUnderTest) -> None:
     confirmation = await bot.opt_in()
-    text = confirmation.plain_text
-    assert "09:00" in text and "10:00" in text and "UTC" in text
-    assert await count(bot, Schedule) == 2
+    assert confirmation.plain_text.splitlines() == [
+        "Reminders are on.",
+        "A water reminder comes every 3 hours during waking hours, 09:00–21:00.",
+        "First water reminder: 09:00",
+        "Daily check-in: 10:00",
+        "Times are in UTC. Send /stop at any time to end everything.",
+    ]
+    # The user has no zone yet: the bot asks where they are, with the default until then.
+    question = bot.chat()[-1]
+    assert question.plain_text.splitlines()[-1] == "Until then, times are in UTC."
+    assert question.reply_markup == {
+        "keyboard": [[{"text": "📍 Share my location", "request_location": True}]],
+        "resize_keyboard": True,
+        "one_time_keyboard": True,
+    }
+    assert await count(bot, Schedule) == 3  # water, check-in, the weekly question
     # The consent buttons are gone from the welcome message, so it cannot be pressed twice.
     welcome = bot.chat()[0]
     assert welcome.button_texts() == []
@@ -63,11 +77,21 @@ async def test_sideeffects_says_what_helps_and_when_to_call_for_help(bot: BotUnd
 
 async def test_help_lists_every_command_and_the_menu_is_registered(bot: BotUnderTest) -> None:
     [reply] = await bot.send("/help")
-    for command in ("/start", "/info", "/sideeffects", "/help", "/stop"):
-        assert command in reply.plain_text
-    assert [c["command"] for c in bot.api.my_commands] == [
-        "start", "info", "sideeffects", "help", "stop"
-    ]
+    listed = [line.split(":")[0] for line in reply.plain_text.splitlines() if line.startswith("/")]
+    assert listed == ["/start", "/settings", "/timezone", "/checkin", "/history",
+                      "/pause and /resume", "/stop", "/info", "/sideeffects", "/provider",
+                      "/mydata", "/delete", "/help"]
+    menu = ["start", "settings", "checkin", "history", "pause", "resume", "stop", "info",
+            "sideeffects", "provider", "timezone", "mydata", "delete", "help"]
+    assert bot.application is not None
+    english = await bot.application.bot.get_my_commands()
+    spanish = await bot.application.bot.get_my_commands(language_code="es")
+    assert [c.command for c in english] == menu == [c.command for c in spanish]
+    assert (english[1].description, spanish[1].description) == (
+        "Time zone, waking hours, how often",
+        bot.dispatcher.runtime.catalog.label(texts.COMMAND_SETTINGS, "es"),
+    )
+    assert spanish[1].description != english[1].description
 
 
 async def test_other_text_points_to_help(bot: BotUnderTest) -> None:

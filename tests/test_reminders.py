@@ -15,6 +15,7 @@ from reminderbot.testing.botapi import BotAPIStandIn, FakeUser
 from tests.conftest import START, BotUnderTest, bot_settings
 
 NINE = START.replace(hour=9)
+HYDRATION_BUTTONS = ["Done 💧", "Snooze 30 min"]
 
 
 async def test_hydration_reminder_arrives_and_done_counts_a_glass(bot: BotUnderTest) -> None:
@@ -23,15 +24,15 @@ async def test_hydration_reminder_arrives_and_done_counts_a_glass(bot: BotUnderT
     assert early == [] and report.claimed == 0
     report, [first] = await bot.at(NINE)
     assert report.counts[Outcome.SENT] == 1
-    assert first.button_texts() == ["Done 💧"]
+    assert first.button_texts() == HYDRATION_BUTTONS
     [thanks], _ = await bot.press(first, "Done 💧")
-    assert "1" in thanks.plain_text
+    assert thanks.plain_text == "Thanks. Glasses logged today: 1"
     assert first.button_texts() == []  # pressed once, it cannot count twice
 
     _, [second] = await bot.at(NINE.replace(hour=12))
     assert second.plain_text != first.plain_text  # the wording rotates
     [thanks], _ = await bot.press(second, "Done 💧")
-    assert "2" in thanks.plain_text
+    assert thanks.plain_text == "Thanks. Glasses logged today: 2"
     async with bot.dispatcher.runtime.sessions() as session:
         day = await session.scalar(select(HydrationDay))
     assert day is not None and day.glasses == 2 and day.day == NINE.date()
@@ -54,7 +55,7 @@ async def test_checkin_answer_gets_guidance_and_is_stored_as_a_code(bot: BotUnde
     _, [question] = await bot.at(START.replace(hour=10))
     assert "how are you feeling" in question.plain_text.lower()
     assert question.button_texts() == ["Fine", "Headache", "Nausea", "Sweating", "Anxiety",
-                                       "Something else"]
+                                       "Something else", "Snooze 30 min"]
     [guidance], _ = await bot.press(question, "Headache")
     assert "water" in guidance.plain_text.lower()
     assert "provider" in guidance.plain_text.lower()
@@ -89,9 +90,9 @@ async def test_start_after_stop_offers_to_resume(bot: BotUnderTest) -> None:
     [offer] = await bot.send("/start")
     assert offer.button_texts() == ["Yes, resume", "Not now"]
     replies, _ = await bot.press(offer, "Yes, resume")
-    assert "09:00" in replies[-1].plain_text
+    assert replies[0].plain_text.splitlines()[2] == "First water reminder: 09:00"
     _, [reminder] = await bot.at(NINE)
-    assert reminder.button_texts() == ["Done 💧"]
+    assert reminder.button_texts() == HYDRATION_BUTTONS
 
 
 async def test_a_blocked_bot_deactivates_the_user(bot: BotUnderTest) -> None:
@@ -142,10 +143,10 @@ async def test_restart_loses_nothing_and_repeats_nothing(bot: BotUnderTest) -> N
     bot.clock.set(NINE.replace(hour=12, minute=10))
     await bot.start()
     report, [late] = await bot.at(NINE.replace(hour=12, minute=10))
-    assert late.button_texts() == ["Done 💧"]
+    assert late.button_texts() == HYDRATION_BUTTONS
     # Buttons of messages sent before the restart still work.
     [thanks], _ = await bot.press(first, "Done 💧")
-    assert "1" in thanks.plain_text
+    assert thanks.plain_text == "Thanks. Glasses logged today: 1"
 
 
 async def test_reminder_more_than_30_minutes_late_is_skipped(bot: BotUnderTest) -> None:
@@ -158,7 +159,7 @@ async def test_reminder_more_than_30_minutes_late_is_skipped(bot: BotUnderTest) 
     _, [check_in] = await bot.at(START.replace(hour=10))  # the next one, on schedule
     assert check_in.button_texts()[0] == "Fine"
     _, [noon] = await bot.at(START.replace(hour=12))
-    assert noon.button_texts() == ["Done 💧"]
+    assert noon.button_texts() == HYDRATION_BUTTONS
 
 
 async def test_messages_sent_while_the_bot_was_down_are_answered(bot: BotUnderTest) -> None:
@@ -178,10 +179,10 @@ async def test_the_dispatch_job_sends_on_its_own(api: BotAPIStandIn, database_ur
     try:
         await harness.opt_in()
         harness.clock.set(NINE)
-        [*_, reminder] = await api.wait_for_messages(harness.user.id, 3)
-        assert reminder.button_texts() == ["Done 💧"]
+        [*_, reminder] = await api.wait_for_messages(harness.user.id, 4)
+        assert reminder.button_texts() == HYDRATION_BUTTONS
         await asyncio.sleep(0.5)  # several more ticks: still exactly one reminder
-        assert len(api.messages_to(harness.user.id)) == 3
+        assert len(api.messages_to(harness.user.id)) == 4
     finally:
         await harness.stop()
 
@@ -196,12 +197,14 @@ async def test_users_get_reminders_in_their_time_zone_with_spread(
     await harness.start()
     try:
         confirmation = await harness.opt_in()
-        assert "Europe/Berlin" in confirmation.plain_text
+        assert confirmation.plain_text.splitlines()[-1] == (
+            "Times are in Europe/Berlin. Send /stop at any time to end everything."
+        )
         # 09:00 in Berlin is 08:00 UTC in November; the user's offset is under 10 minutes.
         _, sent = await harness.at(START.replace(hour=7, minute=59, second=59))
         assert sent == []
         _, [reminder] = await harness.at(START.replace(hour=8, minute=10))
-        assert reminder.button_texts() == ["Done 💧"]
+        assert reminder.button_texts() == HYDRATION_BUTTONS
     finally:
         await harness.stop()
 
@@ -222,8 +225,9 @@ async def test_two_dispatchers_never_send_the_same_reminder_twice(bot: BotUnderT
     reports = await asyncio.gather(mine.tick(bot.application.bot), other.tick(bot.application.bot))
     assert sum(r.counts[Outcome.SENT] for r in reports) == len(users)
     for user in users:
-        assert [m.button_texts() for m in bot.api.messages_to(user.id)][-1] == ["Done 💧"]
-        assert len(bot.api.messages_to(user.id)) == 3  # welcome, confirmation, one reminder
+        assert [m.button_texts() for m in bot.api.messages_to(user.id)][-1] == HYDRATION_BUTTONS
+        # welcome, confirmation, zone question, one reminder
+        assert len(bot.api.messages_to(user.id)) == 4
 
 
 async def test_stop_while_a_reminder_is_on_its_way_confirms_after_it(bot: BotUnderTest) -> None:
@@ -237,7 +241,7 @@ async def test_stop_while_a_reminder_is_on_its_way_confirms_after_it(bot: BotUnd
     assert await bot.dispatcher.deliver(bot.application.bot, claimed) == Outcome.SENT
     await bot.api.wait_until_idle()
     reminder, confirmation = bot.chat()[-2:]
-    assert reminder.button_texts() == ["Done 💧"]
+    assert reminder.button_texts() == HYDRATION_BUTTONS
     assert "stopped" in confirmation.plain_text.lower()  # the confirmation comes last
     report, sent = await bot.at(NINE.replace(hour=12))
     assert sent == [] and report.claimed == 0
@@ -263,7 +267,7 @@ async def test_one_broken_row_does_not_stop_the_others(bot: BotUnderTest) -> Non
             update(User).where(User.telegram_user_id == other.id).values(timezone="Nowhere/Zone")
         )
     report, [reminder] = await bot.at(NINE)
-    assert reminder.button_texts() == ["Done 💧"]
+    assert reminder.button_texts() == HYDRATION_BUTTONS
     assert report.counts[Outcome.FAILED] == 1 and report.counts[Outcome.SENT] == 1
     # The broken one failed before anything was sent: nothing half-done, nothing to repeat.
-    assert len(bot.api.messages_to(other.id)) == 2  # the welcome and the confirmation
+    assert len(bot.api.messages_to(other.id)) == 3  # welcome, confirmation, zone question

@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Date,
     DateTime,
     ForeignKey,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     String,
     Time,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -57,6 +59,7 @@ class UserStatus(StrEnum):
     """Where a user stands with reminders."""
 
     ACTIVE = "active"
+    PAUSED = "paused"  # nothing is sent until ``paused_until`` (None: until /resume)
     STOPPED = "stopped"
 
 
@@ -65,6 +68,15 @@ class ScheduleKind(StrEnum):
 
     HYDRATION = "hydration"
     CHECKIN = "checkin"
+    TOLERANCE = "tolerance"  # the weekly "needed more to feel the same?" question
+
+
+class ScheduleState(StrEnum):
+    """Whether a schedule row may be claimed."""
+
+    ON = "on"
+    OFF = "off"  # the user turned this reminder off in /settings
+    DONE = "done"  # a one-shot row that was sent or skipped
 
 
 class User(Base):
@@ -75,14 +87,17 @@ class User(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     telegram_user_id: Mapped[int] = mapped_column(BigInteger, unique=True)
     chat_id: Mapped[int] = mapped_column(BigInteger)
-    language_code: Mapped[str | None] = mapped_column(String(16))
+    language: Mapped[str] = mapped_column(String(8), default="en")  # a catalog language
     timezone: Mapped[str | None] = mapped_column(String(64))  # None: the operator's default
     wake_start: Mapped[time] = mapped_column(Time, default=time(9, 0))
     wake_end: Mapped[time] = mapped_column(Time, default=time(21, 0))
     status: Mapped[str] = mapped_column(String(16), default=UserStatus.ACTIVE)
+    paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     consented_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the bot last suggested a provider for a repeated symptom (at most once a week).
+    provider_suggested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     schedules: Mapped[list[Schedule]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
@@ -90,24 +105,38 @@ class User(Base):
 
 
 class Schedule(Base):
-    """One kind of reminder for one user, with its next due time (UTC).
+    """Something the bot sends a user on its own, with its next due time (UTC).
 
-    The dispatcher claims due rows by setting ``claimed_until`` (an expiring lease), sends,
-    then advances ``next_due_at``; ``next_due_at`` is NULL while the schedule is off.
+    A recurring row (one per user and kind) follows its rule; a one-shot row (``once``: a
+    snoozed reminder) is sent once and then ``done``. The dispatcher claims rows that are
+    ``on`` and due by setting ``claimed_until`` (an expiring lease), sends, then advances.
     """
 
     __tablename__ = "schedules"
     __table_args__ = (
-        UniqueConstraint("user_id", "kind"),
+        Index(
+            "uq_schedules_recurring",
+            "user_id",
+            "kind",
+            unique=True,
+            sqlite_where=text("once = 0"),
+            postgresql_where=text("once = false"),
+        ),
         Index("ix_schedules_next_due_at", "next_due_at"),
+        Index("ix_schedules_user_id", "user_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(16))
+    once: Mapped[bool] = mapped_column(Boolean, default=False)
+    state: Mapped[str] = mapped_column(String(8), default=ScheduleState.ON)
     every_hours: Mapped[int | None] = mapped_column(Integer)  # hydration
-    at_time: Mapped[time | None] = mapped_column(Time)  # daily check-in
+    at_time: Mapped[time | None] = mapped_column(Time)  # check-in and tolerance question
+    weekday: Mapped[int | None] = mapped_column(Integer)  # tolerance question: 0 is Monday
     next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The local wall-clock slot last sent or skipped, so a re-plan never repeats it.
+    last_slot_local: Mapped[datetime | None] = mapped_column(DateTime(timezone=False))
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     last_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -4,7 +4,21 @@ from __future__ import annotations
 
 from telegram.ext import Application
 
-from reminderbot.handlers import checkin, errors, fallback, hydration, info, start, stop
+from reminderbot.handlers import (
+    checkin,
+    data,
+    errors,
+    fallback,
+    history,
+    hydration,
+    info,
+    pause,
+    settings,
+    start,
+    stop,
+    text,
+    zone,
+)
 from reminderbot.logs import UPDATE_ID_GROUP, UPDATE_ID_GUARD
 
 
@@ -12,6 +26,7 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     """Add every handler; the fallbacks come last so they only take what nothing else did."""
     application.add_handler(UPDATE_ID_GUARD, group=UPDATE_ID_GROUP)  # log lines name the update
     application.add_handlers(fallback.GUARDS, group=-1)
-    for module in (start, info, stop, hydration, checkin, fallback):
+    for module in (start, info, stop, pause, settings, zone, hydration, checkin, history, data,
+                   text, fallback):
         application.add_handlers(module.HANDLERS)
     application.add_error_handler(errors.on_error)

@@ -5,16 +5,15 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.ext import ContextTypes
 
 from reminderbot import texts
+from reminderbot.context import BotContext
 from reminderbot.handlers.reply import reply
-from reminderbot.runtime import runtime_of
 
 log = logging.getLogger(__name__)
 
 
-async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_error(update: object, context: BotContext) -> None:
     """Log the exception type and where it came from; no update content, no user ids."""
     error = context.error
     log.error(
@@ -28,6 +27,6 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         and update.effective_chat.type == "private"
     ):
         try:
-            await reply(update, runtime_of(context), texts.ERROR)
+            await reply(update, context, texts.ERROR)
         except Exception:  # the apology itself failed (e.g. the network): nothing more to do
             log.warning("could not tell the user about the failure")

@@ -1,4 +1,4 @@
-"""Everything the other handlers do not take: a kind pointer, never a crash."""
+"""Guards before every handler, and the last resort: a kind pointer, never a crash."""
 
 from __future__ import annotations
 
@@ -6,40 +6,39 @@ from telegram import Update
 from telegram.ext import (
     ApplicationHandlerStop,
     CallbackQueryHandler,
-    ContextTypes,
     MessageHandler,
-    TypeHandler,
+    filters,
 )
 
 from reminderbot import texts
+from reminderbot.context import BotContext
 from reminderbot.handlers.filters import GROUP_COMMANDS, PRIVATE_MESSAGES
-from reminderbot.handlers.reply import language_of, reply
-from reminderbot.runtime import runtime_of
+from reminderbot.handlers.reply import label, reply
+from reminderbot.handlers.zone import close_zone_question
 
 
-async def unknown_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Any other message in a private chat: point to /help."""
-    await reply(update, runtime_of(context), texts.UNKNOWN_TEXT)
+async def unknown_message(update: Update, context: BotContext) -> None:
+    """Any other message in a private chat (a sticker, an unknown command): point to /help."""
+    await reply(update, context, texts.UNKNOWN_TEXT)
 
 
-async def group_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def group_command(update: Update, context: BotContext) -> None:
     """A command in a group: the bot works in private chats only. Nothing is stored."""
     message = update.effective_message
     command = (message.text or "").split(maxsplit=1)[0] if message else ""
     _, _, addressee = command.partition("@")
     if addressee and addressee.lower() != context.bot.username.lower():
         return  # meant for another bot in the group
-    await reply(update, runtime_of(context), texts.PRIVATE_ONLY)
+    await reply(update, context, texts.PRIVATE_ONLY)
 
 
-async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def stale_button(update: Update, context: BotContext) -> None:
     """A button the bot no longer knows (old message, forged data)."""
     assert update.callback_query is not None
-    label = runtime_of(context).catalog.label(texts.BUTTON_EXPIRED, language_of(update))
-    await update.callback_query.answer(label)
+    await update.callback_query.answer(await label(update, context, texts.BUTTON_EXPIRED))
 
 
-async def empty_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def empty_button(update: Update, context: BotContext) -> None:
     """A button press without data: PTB would hand it to every pattern handler, so stop it here."""
     query = update.callback_query
     if query is not None and not query.data:
@@ -47,8 +46,16 @@ async def empty_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         raise ApplicationHandlerStop
 
 
-# Checked before every other handler.
-GUARDS = [TypeHandler(Update, empty_button)]
+async def command_sent(update: Update, context: BotContext) -> None:
+    """Any command closes an open question (the zone question)."""
+    close_zone_question(context)
+
+
+# Checked before every other handler (one group: each takes a different kind of update).
+GUARDS = [
+    CallbackQueryHandler(empty_button),
+    MessageHandler(PRIVATE_MESSAGES & filters.COMMAND, command_sent),
+]
 
 HANDLERS = [
     MessageHandler(GROUP_COMMANDS, group_command),

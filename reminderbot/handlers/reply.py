@@ -1,33 +1,92 @@
-"""How handlers answer: catalog text in the user's language, Telegram HTML."""
+"""How handlers answer: catalog text in the user's language, through ``messaging``."""
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardMarkup, Message, Update
-from telegram.constants import ParseMode
+from telegram import InlineKeyboardMarkup, Message, ReplyKeyboardMarkup, Update
 
-from reminderbot.runtime import Runtime
+from reminderbot.context import BotContext
+from reminderbot.messaging import Audience, edit, send
+from reminderbot.subscriptions import find_user
 from reminderbot.texts import Key
 
+_AUDIENCE = "reminderbot.audience"
 
-def language_of(update: Update) -> str | None:
-    """The Telegram language code of whoever sent the update."""
+
+def telegram_language(update: Update, context: BotContext) -> str:
+    """The catalog language for the Telegram language of whoever sent the update."""
     user = update.effective_user
-    return user.language_code if user else None
+    return context.runtime.catalog.resolve_language(user.language_code if user else None)
+
+
+async def audience_for(update: Update, context: BotContext) -> Audience | None:
+    """Who the answer goes to: the stored user's language, else their Telegram language.
+
+    Looked up once per update (the context lives as long as the update).
+    """
+    cached = context.__dict__.get(_AUDIENCE)
+    if isinstance(cached, Audience):
+        return cached
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None:
+        return None
+    language = telegram_language(update, context)
+    if user is not None and chat.type == "private":
+        async with context.runtime.sessions() as session:
+            stored = await find_user(session, user.id)
+        if stored is not None:
+            language = stored.language
+    audience = Audience(chat.id, language)
+    context.__dict__[_AUDIENCE] = audience
+    return audience
+
+
+def forget_audience(context: BotContext) -> None:
+    """The user's language changed (or their data was erased): look it up again."""
+    context.__dict__.pop(_AUDIENCE, None)
+
+
+async def language_of(update: Update, context: BotContext) -> str:
+    """The language answers to this update are written in."""
+    audience = await audience_for(update, context)
+    return audience.language if audience else telegram_language(update, context)
 
 
 async def reply(
     update: Update,
-    runtime: Runtime,
+    context: BotContext,
+    key: Key,
+    markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | None = None,
+    /,
+    **params: object,
+) -> Message | None:
+    """Send ``key`` to the chat the update came from."""
+    audience = await audience_for(update, context)
+    if audience is None:
+        return None
+    return await send(context.bot, context.runtime.catalog, audience, key, markup, **params)
+
+
+async def replace(
+    update: Update,
+    context: BotContext,
     key: Key,
     markup: InlineKeyboardMarkup | None = None,
+    /,
     **params: object,
 ) -> None:
-    """Send ``key`` to the chat the update came from."""
-    chat = update.effective_chat
-    if chat is None:
+    """Edit the message whose button was pressed to show ``key`` (a menu moving in place)."""
+    query, audience = update.callback_query, await audience_for(update, context)
+    if query is None or audience is None or not isinstance(query.message, Message):
         return
-    text = runtime.catalog.render(key, language_of(update), **params)  # type: ignore[arg-type]
-    await chat.send_message(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+    await edit(
+        context.bot, context.runtime.catalog, audience, query.message.message_id, key, markup,
+        **params,
+    )
+
+
+async def label(update: Update, context: BotContext, key: Key, /, **params: object) -> str:
+    """A short plain text (a pop-up answer to a button) in the user's language."""
+    return context.runtime.catalog.render(key, await language_of(update, context), **params)
 
 
 async def drop_buttons(update: Update) -> None:

@@ -3,35 +3,44 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
+from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from reminderbot import keyboards, texts
+from reminderbot.context import BotContext
 from reminderbot.db.models import UserStatus
+from reminderbot.display import plan_params
 from reminderbot.handlers.filters import PRIVATE_COMMANDS
-from reminderbot.handlers.reply import drop_buttons, language_of, reply
-from reminderbot.runtime import runtime_of
-from reminderbot.subscriptions import find_user, first_reminder_label, opt_in
+from reminderbot.handlers.reply import (
+    drop_buttons,
+    forget_audience,
+    language_of,
+    reply,
+    telegram_language,
+)
+from reminderbot.handlers.zone import ask_for_zone
+from reminderbot.messaging import Audience
+from reminderbot.subscriptions import find_user, opt_in
 
 
-async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def start(update: Update, context: BotContext) -> None:
     """Welcome; ask for consent, or offer to resume after a /stop."""
-    runtime = runtime_of(context)
+    runtime = context.runtime
     assert update.effective_user is not None
     async with runtime.sessions() as session:
         user = await find_user(session, update.effective_user.id)
-    lang = language_of(update)
+    lang = await language_of(update, context)
     if user is None:
-        await reply(update, runtime, texts.WELCOME, keyboards.consent(runtime.catalog, lang))
-    elif user.status == UserStatus.ACTIVE:
-        await reply(update, runtime, texts.WELCOME_ACTIVE)
-    else:
+        await reply(update, context, texts.WELCOME, keyboards.consent(runtime.catalog, lang))
+    elif user.status == UserStatus.STOPPED:
         markup = keyboards.consent(runtime.catalog, lang, resume=True)
-        await reply(update, runtime, texts.WELCOME_BACK, markup)
+        await reply(update, context, texts.WELCOME_BACK, markup)
+    else:
+        await reply(update, context, texts.WELCOME_ACTIVE)
 
 
-async def consent_yes(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Turn reminders on and say when the first ones come."""
-    runtime = runtime_of(context)
+async def consent_yes(update: Update, context: BotContext) -> None:
+    """Turn reminders on and say when the first ones come; ask for the zone if unknown."""
+    runtime = context.runtime
     query, tg_user, chat = update.callback_query, update.effective_user, update.effective_chat
     assert query is not None and tg_user is not None and chat is not None
     now = runtime.clock.now()
@@ -40,32 +49,26 @@ async def consent_yes(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
             session,
             telegram_user_id=tg_user.id,
             chat_id=chat.id,
-            language_code=tg_user.language_code,
+            language=telegram_language(update, context),
             now=now,
-            default_zone=runtime.settings.default_timezone,
-            spread_minutes=runtime.settings.reminder_spread_minutes,
+            planner=runtime.planner,
         )
+    forget_audience(context)
     await query.answer()
     await drop_buttons(update)
-    await reply(
-        update,
-        runtime,
-        texts.CONSENT_DONE,
-        first_hydration=first_reminder_label(plan.first_hydration, plan.zone, now),
-        checkin_time=plan.checkin_at.strftime("%H:%M"),
-        timezone=plan.zone.key,
-        every_hours=plan.every_hours,
-        waking_start=plan.window.start.strftime("%H:%M"),
-        waking_end=plan.window.end.strftime("%H:%M"),
-    )
+    audience = Audience(chat.id, plan.preferences.language)
+    await reply(update, context, texts.CONSENT_DONE,
+                **plan_params(runtime.catalog, audience.language, plan, now))
+    if plan.preferences.zone_is_default:
+        await ask_for_zone(update, context)
 
 
-async def consent_no(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def consent_no(update: Update, context: BotContext) -> None:
     """Information only: nothing is stored."""
     assert update.callback_query is not None
     await update.callback_query.answer()
     await drop_buttons(update)
-    await reply(update, runtime_of(context), texts.CONSENT_DECLINED)
+    await reply(update, context, texts.CONSENT_DECLINED)
 
 
 HANDLERS = [

@@ -1,0 +1,83 @@
+"""The one way to render and send a message to a user: their language, the catalog key.
+
+Handlers (through ``handlers.reply``) and the dispatcher both come here, so a user's stored
+language (and, later, their discreet setting) applies to everything the bot says.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from telegram import Bot, InlineKeyboardMarkup, Message, ReplyKeyboardMarkup
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+
+from reminderbot.catalog import Catalog
+from reminderbot.db.models import User
+from reminderbot.texts import Key
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who a message goes to and how it is worded for them."""
+
+    chat_id: int
+    language: str
+
+
+def audience_of(user: User) -> Audience:
+    """A stored user's audience: their chat and their chosen language."""
+    return Audience(user.chat_id, user.language)
+
+
+def render(
+    catalog: Catalog, audience: Audience, key: Key, variant: int = 0, /, **params: object
+) -> str:
+    """The text of ``key`` for ``audience``, as Telegram HTML."""
+    return catalog.render(key, audience.language, variant, **params)
+
+
+async def send(
+    bot: Bot,
+    catalog: Catalog,
+    audience: Audience,
+    key: Key,
+    markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | None = None,
+    variant: int = 0,
+    /,
+    **params: object,
+) -> Message:
+    """Send ``key`` to ``audience``; Telegram errors propagate to the caller."""
+    text = render(catalog, audience, key, variant, **params)
+    return await bot.send_message(
+        audience.chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
+    )
+
+
+async def edit(
+    bot: Bot,
+    catalog: Catalog,
+    audience: Audience,
+    message_id: int,
+    key: Key,
+    markup: InlineKeyboardMarkup | None = None,
+    /,
+    **params: object,
+) -> None:
+    """Replace the text (and buttons) of a message the bot sent, in place."""
+    text = render(catalog, audience, key, **params)
+    try:
+        await bot.edit_message_text(
+            text,
+            chat_id=audience.chat_id,
+            message_id=message_id,
+            parse_mode=ParseMode.HTML,
+            reply_markup=markup,
+        )
+    except BadRequest as exc:
+        # A second tap on the same button asks for the same text: nothing to change.
+        if "message is not modified" not in exc.message.lower():
+            raise
