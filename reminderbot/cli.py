@@ -28,7 +28,7 @@ from reminderbot.catalog import DEFAULT_LANGUAGE, Catalog, CatalogError, load_ca
 from reminderbot.config import ConfigError, Settings, configuration_problems, load_settings
 from reminderbot.htmltext import to_terminal
 from reminderbot.logs import configure_logging
-from reminderbot.messagelint import example_params, fill, lint
+from reminderbot.messagelint import example_params, lint
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 PROG = "reminderbot"
@@ -159,7 +159,7 @@ def _show(catalog: Catalog, name: str, lang: str) -> int:
     for number in range(count):
         if count > 1:
             print(f"{'' if number == 0 else chr(10)}── variant {number + 1} of {count} ──")
-        print(to_terminal(fill(entry.variants[number], params), color=_color()))
+        print(to_terminal(catalog.render(key, lang, number, **params), color=_color()))
     return EXIT_OK
 
 

@@ -8,9 +8,8 @@ HTML Telegram refuses, unknown source sections, and the claim words listed in ``
 
 from __future__ import annotations
 
-import html
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import available_timezones
@@ -105,15 +104,6 @@ def example_params(key: Key, *, longest: bool = False) -> dict[str, str]:
     return values
 
 
-def fill(template: str, params: Mapping[str, str]) -> str:
-    """``template`` with its placeholders filled (HTML-escaped), as ``Catalog.render`` does.
-
-    Done here because a placeholder may be called ``language``, which ``render`` cannot take.
-    """
-    escaped = {name: html.escape(value, quote=False) for name, value in params.items()}
-    return template.format_map(escaped).strip()
-
-
 def claim_words(messages_dir: Path | None) -> list[str]:
     """The words ``lint.yaml`` forbids; an operator's copy without the file uses the shipped one."""
     candidates = [messages_dir / LINT_FILE] if messages_dir is not None else []
@@ -175,7 +165,7 @@ def entry_problems(catalog: Catalog, key: Key, lang: str, pattern: re.Pattern[st
                            f"{DEFAULT_LANGUAGE}'s {sorted(expected)}")
         reasons += [f"{label}{problem}" for problem in check_html(text)]
         if used == key.params:
-            length = telegram_length(fill(text, longest))
+            length = telegram_length(catalog.render(key, lang, number, **longest))
             if length > TELEGRAM_TEXT_LIMIT:
                 reasons.append(f"{label}{length} characters with the longest placeholder values; "
                                f"Telegram's limit is {TELEGRAM_TEXT_LIMIT}")
