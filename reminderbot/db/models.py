@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Time,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -63,6 +64,13 @@ class UserStatus(StrEnum):
     STOPPED = "stopped"
 
 
+class StopReason(StrEnum):
+    """Why a user's status is ``stopped``."""
+
+    USER = "user"  # /stop, or a typed stop word
+    BLOCKED = "blocked"  # Telegram refused delivery: the user blocked the bot
+
+
 class ScheduleKind(StrEnum):
     """What a schedule row sends."""
 
@@ -98,6 +106,10 @@ class User(Base):
     stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # When the bot last suggested a provider for a repeated symptom (at most once a week).
     provider_suggested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Discreet mode: what the bot sends on its own names no substance and no symptom.
+    discreet: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Why a stopped user stopped (StopReason); a block erases them after a grace period.
+    stop_reason: Mapped[str | None] = mapped_column(String(8))
 
     schedules: Mapped[list[Schedule]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
