@@ -111,7 +111,9 @@ class Dispatcher:
                     )
                     outcome = Outcome.FAILED
                 report.counts[outcome] += 1
-            if len(batch) < self.batch_size:
+            # A late row skipped now may have moved to a slot due right now: claim again
+            # until nothing is due (rows that failed keep their lease or back off).
+            if not batch:
                 break
         if report.claimed:
             log.info("dispatch tick: %s", {k.value: v for k, v in report.counts.items() if v})
@@ -199,12 +201,19 @@ class Dispatcher:
         return texts.CHECKIN_QUESTION, keyboards.checkin(catalog, lang), 0
 
     def next_due(self, due: Due, now: datetime) -> datetime | None:
-        """The row's next occurrence after the slot being sent (None: a one-shot row)."""
+        """The row's next occurrence after the slot being sent (None: a one-shot row).
+
+        A slot due exactly ``now`` counts (a late row skipped now moves to it, not past it);
+        the slot being sent never comes again, as the next slot is after it.
+        """
         if due.schedule.once:
             return None
         planner = self.runtime.planner
         return planner.due_after(
-            due.schedule, due.user, now, last_slot=planner.slot_of(due.schedule, due.user)
+            due.schedule,
+            due.user,
+            now - timedelta(microseconds=1),
+            last_slot=planner.slot_of(due.schedule, due.user),
         )
 
     async def deliver(self, bot: Bot, due: Due) -> Outcome:

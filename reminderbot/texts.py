@@ -22,12 +22,31 @@ class Key:
 
 
 def _key(name: str, *params: str, rotates: bool = False) -> Key:
+    # {emergency} is filled in from messages/emergency.yaml when the catalog loads.
+    assert EMERGENCY_PLACEHOLDER not in params, f"{name}: {{emergency}} is not a parameter"
     key = Key(name, frozenset(params), rotates)
     ALL_KEYS[name] = key
     return key
 
 
+def _discreet(base: Key) -> Key:
+    """The discreet wording of ``base`` (same placeholders): no substance, no symptom."""
+    key = _key(f"{base.name}{DISCREET_SUFFIX}", *base.params, rotates=base.rotates)
+    DISCREET[base.name] = key
+    return key
+
+
+def discreet_of(key: Key) -> Key | None:
+    """The discreet wording of ``key``, if the catalog has one."""
+    return DISCREET.get(key.name)
+
+
 ALL_KEYS: dict[str, Key] = {}
+# Keys of messages the bot sends on its own, mapped to their discreet wording.
+DISCREET: dict[str, Key] = {}
+DISCREET_SUFFIX = "_discreet"
+# Any entry may say {emergency}: the emergency (and poison-centre) number an operator filled in.
+EMERGENCY_PLACEHOLDER = "emergency"
 
 # start.yaml
 WELCOME = _key("start.welcome")
@@ -42,13 +61,25 @@ CONSENT_DONE = _key(
     "waking_start", "waking_end",
 )
 CONSENT_DECLINED = _key("start.consent_declined")
+DISCREET_OFFER = _key("start.discreet_offer")
+DISCREET_BUTTON_ON = _key("start.button_discreet_on")
+DISCREET_BUTTON_OFF = _key("start.button_discreet_off")
+DISCREET_ON = _key("start.discreet_on")
+DISCREET_OFF = _key("start.discreet_off")
 
-# info.yaml
+# info.yaml: /info and /sideeffects are pages of one message, edited in place by its buttons
 INFO = _key("info.body")
+INFO_TOLERANCE = _key("info.tolerance")
+INFO_GET_HELP = _key("info.get_help")
+INFO_BUTTON_BASICS = _key("info.button_basics")
 INFO_BUTTON_SIDEEFFECTS = _key("info.button_sideeffects")
+INFO_BUTTON_WHAT_HELPS = _key("info.button_what_helps")
+INFO_BUTTON_TOLERANCE = _key("info.button_tolerance")
+INFO_BUTTON_GET_HELP = _key("info.button_get_help")
 
 # sideeffects.yaml
 SIDEEFFECTS = _key("sideeffects.body")
+SIDEEFFECTS_WHAT_HELPS = _key("sideeffects.what_helps")
 
 # help.yaml
 HELP = _key("help.body")
@@ -75,6 +106,7 @@ STOP_BUTTON_ERASE = _key("stop.button_erase")
 
 # hydration.yaml
 HYDRATION_REMINDER = _key("hydration.reminder", rotates=True)
+HYDRATION_REMINDER_DISCREET = _discreet(HYDRATION_REMINDER)
 HYDRATION_BUTTON_DONE = _key("hydration.button_done")
 HYDRATION_THANKS = _key("hydration.thanks", "count")
 
@@ -84,14 +116,22 @@ SNOOZE_DONE = _key("snooze.done", "time")
 
 # checkin.yaml
 CHECKIN_QUESTION = _key("checkin.question")
+CHECKIN_QUESTION_DISCREET = _discreet(CHECKIN_QUESTION)
 CHECKIN_ANSWERS = ("fine", "headache", "nausea", "sweating", "anxiety", "other")
 CHECKIN_BUTTONS = {code: _key(f"checkin.button_{code}") for code in CHECKIN_ANSWERS}
 CHECKIN_REPLIES = {code: _key(f"checkin.reply_{code}") for code in CHECKIN_ANSWERS}
 CHECKIN_REPEATED = _key("checkin.repeated_symptom", "symptom", "times", "checkins")
 TOLERANCE_QUESTION = _key("checkin.tolerance_question")
+TOLERANCE_QUESTION_DISCREET = _discreet(TOLERANCE_QUESTION)
 TOLERANCE_ANSWERS = ("more", "same")
 TOLERANCE_BUTTONS = {code: _key(f"checkin.button_tolerance_{code}") for code in TOLERANCE_ANSWERS}
 TOLERANCE_REPLIES = {code: _key(f"checkin.reply_tolerance_{code}") for code in TOLERANCE_ANSWERS}
+# "Something else" opens the red flags; "other" among them is "none of these".
+CHECKIN_OTHER_QUESTION = _key("checkin.other_question")
+RED_FLAGS = ("severe", "more", "stopping", "ask", "other")
+RED_FLAG_BUTTONS = {code: _key(f"checkin.button_flag_{code}") for code in RED_FLAGS}
+# "severe" answers with urgent.emergency, "other" with checkin.reply_other.
+RED_FLAG_REPLIES = {code: _key(f"checkin.reply_flag_{code}") for code in ("more", "stopping", "ask")}
 
 # zone.yaml
 ZONE_ASK = _key("zone.ask", "timezone")
@@ -105,7 +145,7 @@ ZONE_LOCATION_UNKNOWN = _key("zone.location_unknown")
 # settings.yaml
 SETTINGS_MENU = _key(
     "settings.menu", "timezone", "local_time", "waking_start", "waking_end", "hydration",
-    "checkin", "tolerance", "language", "next_reminder",
+    "checkin", "tolerance", "language", "discreet", "next_reminder",
 )
 SETTINGS_EVERY_HOURS = _key("settings.value_every_hours", "hours")
 SETTINGS_ON = _key("settings.value_on")
@@ -119,6 +159,7 @@ SETTINGS_BUTTON_HYDRATION = _key("settings.button_hydration")
 SETTINGS_BUTTON_CHECKIN = _key("settings.button_checkin")
 SETTINGS_BUTTON_TOLERANCE = _key("settings.button_tolerance")
 SETTINGS_BUTTON_LANGUAGE = _key("settings.button_language")
+SETTINGS_BUTTON_DISCREET = _key("settings.button_discreet")
 SETTINGS_BUTTON_BACK = _key("settings.button_back")
 SETTINGS_BUTTON_CLOSE = _key("settings.button_close")
 SETTINGS_BUTTON_EVERY_HOURS = _key("settings.button_every_hours", "hours")
@@ -147,9 +188,12 @@ RESUME_NOT_PAUSED = _key("pause.not_paused")
 
 # data.yaml
 DATA_SUMMARY = _key(
-    "data.summary", "since", "status", "timezone", "schedules", "glass_days", "glasses",
-    "checkins",
+    "data.summary", "since", "status", "timezone", "hydration", "checkin", "glasses",
+    "glass_days", "checkins",
 )
+DATA_STATUS = {
+    status: _key(f"data.status_{status}") for status in ("active", "paused", "stopped")
+}
 DATA_FILE_CAPTION = _key("data.file_caption")
 DATA_NOTHING = _key("data.nothing")
 DATA_CONFIRM_ERASE = _key("data.confirm_erase")
@@ -178,6 +222,9 @@ PROVIDER = _key("provider.body")
 # urgent.yaml: typed words of distress
 URGENT_EMERGENCY = _key("urgent.emergency")
 URGENT_SUPPORT = _key("urgent.support")
+
+# admin.yaml: what only ADMIN_USER_IDS get (not in the command menu or /help)
+ADMIN_STATS = _key("admin.stats", "table")
 
 # general.yaml
 UNKNOWN_TEXT = _key("general.unknown")

@@ -167,6 +167,24 @@ def parse_zone(text: str) -> ZoneAnswer:
     return _city_answer(cleaned)
 
 
+def parse_typed_zone(text: str, *, asked: bool) -> ZoneAnswer:
+    """``parse_zone`` for chat text, guarded against everyday words that happen to be places.
+
+    A word of three letters or fewer never matches a city by another of its names ("no" is
+    not Ho, Ghana). Unless the bot has just asked for a zone, a city must be typed as its own
+    name ("Paris", not "nyc"), so that chat such as "yes" never moves someone's reminders.
+    """
+    answer = parse_zone(text)
+    if not isinstance(answer, ZoneFound) or answer.place is None:
+        return answer
+    typed, named = _key(text), _key(answer.place)
+    if typed == named:
+        return answer
+    if len(typed) <= 3 or not asked:
+        return NotAZone()
+    return answer
+
+
 def display_zone(zone: str) -> str:
     """How to show a zone: ``Etc/GMT-7`` as "UTC+7" (Etc's sign is inverted), else its name."""
     if zone in _UTC_NAMES:

@@ -118,22 +118,24 @@ class BotUnderTest:
     def chat(self) -> list[SentMessage]:
         return self.api.messages_to(self.user.id)
 
-    async def _new_since(self, before: int) -> list[SentMessage]:
-        await self.api.wait_until_idle(quiet=0.15)
-        return self.chat()[before:]
-
     async def send(self, text: str, user: FakeUser | None = None) -> list[SentMessage]:
-        """The user sends ``text``; return what the bot sent to them in answer."""
-        before = len(self.chat())
-        await self.api.send_message(user or self.user, text)
-        return await self._new_since(before)
+        """A user sends ``text``; return what the bot sent to them in answer."""
+        who = user or self.user
+        before = len(self.api.messages_to(who.id))
+        await self.api.send_message(who, text)
+        await self.api.wait_until_idle(quiet=0.15)
+        return self.api.messages_to(who.id)[before:]
 
-    async def press(self, message: SentMessage, button: str) -> tuple[list[SentMessage], Any]:
-        """The user presses a button; return the new messages and the callback answer."""
-        before = len(self.chat())
-        query_id = await self.api.press_button(self.user, message, button)
+    async def press(
+        self, message: SentMessage, button: str, user: FakeUser | None = None
+    ) -> tuple[list[SentMessage], Any]:
+        """A user presses a button; return the new messages to them and the callback answer."""
+        who = user or self.user
+        before = len(self.api.messages_to(who.id))
+        query_id = await self.api.press_button(who, message, button)
         answer = await self.api.wait_for_callback_answer(query_id)
-        return await self._new_since(before), answer
+        await self.api.wait_until_idle(quiet=0.15)
+        return self.api.messages_to(who.id)[before:], answer
 
     async def opt_in(self) -> SentMessage:
         """/start and "Yes, remind me"; return the confirmation (the zone question follows)."""
@@ -141,13 +143,23 @@ class BotUnderTest:
         replies, _ = await self.press(welcome, "Yes, remind me")
         return replies[0]
 
-    async def at(self, when: datetime) -> tuple[TickReport, list[SentMessage]]:
-        """Move the clock to ``when`` and run one dispatcher tick; return what it sent."""
+    async def at(
+        self, when: datetime, user: FakeUser | None = None
+    ) -> tuple[TickReport, list[SentMessage]]:
+        """Move the clock to ``when`` and run one dispatcher tick; return what it sent a user."""
         assert self.application is not None
-        before = len(self.chat())
+        who = user or self.user
+        before = len(self.api.messages_to(who.id))
         self.clock.set(when)
         report = await self.dispatcher.tick(self.application.bot)
-        return report, await self._new_since(before)
+        await self.api.wait_until_idle(quiet=0.15)
+        return report, self.api.messages_to(who.id)[before:]
+
+    async def opt_in_as(self, user: FakeUser, yes: str = "Yes, remind me") -> SentMessage:
+        """Another user's /start and consent; return their confirmation."""
+        welcome = (await self.send("/start", user))[-1]
+        replies, _ = await self.press(welcome, yes, user)
+        return replies[0]
 
 
 @pytest.fixture

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import Counter
+from datetime import datetime
 
 from telegram import InputFile, Update
 from telegram.constants import ParseMode
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from reminderbot import keyboards, texts
+from reminderbot.catalog import Catalog
 from reminderbot.context import BotContext
-from reminderbot.db.models import CheckinAnswer, HydrationDay, Schedule, ScheduleState, User
+from reminderbot.db.models import CheckinAnswer, HydrationDay, User
+from reminderbot.display import menu_params
 from reminderbot.export import export_user
 from reminderbot.handlers.filters import PRIVATE_COMMANDS
 from reminderbot.handlers.reply import (
@@ -21,29 +25,35 @@ from reminderbot.handlers.reply import (
     language_of,
     reply,
 )
+from reminderbot.logbook import TOLERANCE_CODE
 from reminderbot.messaging import render, send
+from reminderbot.preferences import Preferences, preferences_of, recurring_rows
 from reminderbot.subscriptions import erase, find_user
-from reminderbot.zones import display_zone
 
 
-def _summary(document: dict[str, list[dict[str, object]]], user: User) -> dict[str, object]:
-    schedules = [
-        f"{row['kind']} ({row['state']})"
-        for row in document.get(Schedule.__tablename__, [])
-        if not row["once"] and row["state"] != ScheduleState.DONE
-    ]
+def _summary(
+    catalog: Catalog, document: dict[str, list[dict[str, object]]], user: User,
+    prefs: Preferences, now: datetime,
+) -> dict[str, object]:
+    """The one-screen summary of the exported document, in the user's language."""
+    lang = prefs.language
+    menu = menu_params(catalog, user, prefs, None, now)
     days = document.get(HydrationDay.__tablename__, [])
-    answers: dict[str, int] = {}
-    for row in document.get(CheckinAnswer.__tablename__, []):
-        answers[str(row["answer"])] = answers.get(str(row["answer"]), 0) + 1
+    answers = Counter(str(row["answer"]) for row in document.get(CheckinAnswer.__tablename__, []))
+    labels = {**texts.CHECKIN_BUTTONS, **{TOLERANCE_CODE.format(code): key
+                                          for code, key in texts.TOLERANCE_BUTTONS.items()}}
     return {
         "since": user.created_at.date().isoformat(),
-        "status": user.status,
-        "timezone": display_zone(user.timezone) if user.timezone else "—",
-        "schedules": ", ".join(schedules) or "—",
+        "status": catalog.render(texts.DATA_STATUS[user.status], lang),
+        "timezone": menu["timezone"],
+        "hydration": menu["hydration"],
+        "checkin": menu["checkin"],
         "glass_days": len(days),
         "glasses": sum(int(str(row["glasses"])) for row in days),
-        "checkins": ", ".join(f"{code} {n}" for code, n in sorted(answers.items())) or "—",
+        "checkins": ", ".join(
+            f"{catalog.render(labels[code], lang) if code in labels else code} {n}"
+            for code, n in sorted(answers.items())
+        ) or "0",
     }
 
 
@@ -53,11 +63,13 @@ async def mydata(update: Update, context: BotContext) -> None:
     assert update.effective_user is not None and update.effective_chat is not None
     async with runtime.sessions() as session:
         user = await find_user(session, update.effective_user.id)
-        document = await export_user(session, user) if user is not None else None
-    if user is None or document is None:
-        await reply(update, context, texts.DATA_NOTHING)
-        return
-    await reply(update, context, texts.DATA_SUMMARY, **_summary(document, user))
+        if user is None:
+            await reply(update, context, texts.DATA_NOTHING)
+            return
+        document = await export_user(session, user)
+        prefs = preferences_of(user, await recurring_rows(session, user), runtime.planner)
+    summary = _summary(runtime.catalog, document, user, prefs, runtime.clock.now())
+    await reply(update, context, texts.DATA_SUMMARY, **summary)
     audience = await audience_for(update, context)
     assert audience is not None
     payload = await asyncio.to_thread(

@@ -6,7 +6,7 @@ import asyncio
 from collections import Counter
 
 from telegram import InputFile, Update
-from telegram.constants import ParseMode
+from telegram.constants import ChatAction, ParseMode
 from telegram.ext import CommandHandler
 
 from reminderbot import texts
@@ -68,6 +68,7 @@ async def history_command(update: Update, context: BotContext) -> None:
         await reply(update, context, texts.HISTORY_EMPTY)
         return
     labels = chart_labels(runtime.catalog, audience.language, HISTORY_DAYS)
+    await context.bot.send_chat_action(audience.chat_id, ChatAction.UPLOAD_PHOTO)
     # Drawing takes a tenth of a second: off the event loop, so other users are not held up.
     png = await asyncio.to_thread(render_history, days, labels)
     await context.bot.send_photo(

@@ -18,6 +18,7 @@ from reminderbot.zones import (
     ZoneChoices,
     ZoneFound,
     display_zone,
+    parse_typed_zone,
     parse_zone,
     zone_from_location,
 )
@@ -72,7 +73,7 @@ async def set_zone(update: Update, context: BotContext, zone: str) -> bool:
 
 async def typed_zone(update: Update, context: BotContext, text: str) -> bool:
     """Answer typed text that names a zone, an offset or a city; False when it names none."""
-    answer = parse_zone(text)
+    answer = parse_typed_zone(text, asked=zone_question_open(context))
     if isinstance(answer, NotAZone):
         return False
     async with context.runtime.sessions() as session:
@@ -90,6 +91,9 @@ async def typed_zone(update: Update, context: BotContext, text: str) -> bool:
 async def timezone_command(update: Update, context: BotContext) -> None:
     """/timezone: ask, or set it straight away from an argument (``/timezone Berlin``)."""
     if context.args:
+        # /timezone itself asks the question: the argument is read as an answer to it.
+        if context.user_data is not None:
+            context.user_data[ZONE_QUESTION_OPEN] = True
         if await typed_zone(update, context, " ".join(context.args)):
             return
     async with context.runtime.sessions() as session:
