@@ -27,6 +27,7 @@ from reminderbot.catalog import (
     placeholders,
 )
 from reminderbot.htmltext import plain_text, telegram_length
+from reminderbot.statsreport import example_table
 from reminderbot.texts import Key
 
 TELEGRAM_TEXT_LIMIT = 4096  # characters of a message after its HTML is parsed
@@ -76,6 +77,8 @@ EXAMPLES: dict[str, Example] = {
     "status": Example("reminders on", _LABEL),
     "symptom": Example("headache", _LABEL),
     "symptoms": Example("headache 2, nausea 1", ", ".join([_LABEL + " 999"] * 6)),
+    # the admins' /stats table
+    "table": Example(example_table(), example_table(longest=True)),
 }
 
 
