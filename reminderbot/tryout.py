@@ -3,6 +3,8 @@
 The terminal plays one user in a private chat. The Application is the one ``run`` builds (same
 handlers, dispatcher, rate limiter, catalog, migrations); only its Bot API is the in-package
 stand-in on 127.0.0.1 and its clock is a ``ManualClock`` that ``/time`` moves forward.
+``/location LAT LON`` shares a location as the user. Photos and files the bot sends are saved
+to a folder (temporary, or beside the ``--keep-db`` database) and shown by their path.
 """
 
 from __future__ import annotations
@@ -33,12 +35,15 @@ TRY_USER_ID = 100_000_042
 
 _STEP = re.compile(r"^\+(\d{1,4})([mhd])$")
 _CLOCK_TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
+_COORDINATES = re.compile(r"^\s*([^\s,]+)\s*(?:,\s*|\s+)([^\s,]+)\s*$")
+_LOCATION_HINT = "type /location LAT LON"
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 _ANSI = {"bold": "\033[1m", "italic": "\033[3m", "underline": "\033[4m", "code": "\033[36m"}
 _RESET = "\033[0m"
 _LAST_GROUP = 1_000  # after every handler group of the bot
 _SETTLE_LIMIT = 30.0  # seconds; a bot that takes longer gets the prompt back anyway
 _DIM = "\033[2m"
+_QUIT_WAIT = 3.0  # seconds; at most one long poll (1 s here) plus slack
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,41 @@ def parse_time_command(argument: str, now: datetime, zone: ZoneInfo) -> datetime
             )
         return target
     return None
+
+
+def parse_location_command(argument: str) -> tuple[float, float] | None:
+    """``52.52 13.40`` (or ``52.52, 13.40``) as (latitude, longitude); None if no such place."""
+    match = _COORDINATES.match(argument)
+    if match is None:
+        return None
+    try:
+        latitude, longitude = float(match.group(1)), float(match.group(2))
+    except ValueError:
+        return None
+    # NaN and infinities fail these comparisons too.
+    if not (-90.0 <= latitude <= 90.0 and -180.0 <= longitude <= 180.0):
+        return None
+    return latitude, longitude
+
+
+def keyboard_line(message: SentMessage) -> str | None:
+    """A reply keyboard as one line, saying how to press a "share location" button here."""
+    labels = []
+    for button in (b for row in message.reply_keyboard for b in row):
+        label = str(button.get("text", ""))
+        labels.append(f"{label} — {_LOCATION_HINT}" if button.get("request_location") else label)
+    return f"[keyboard: {' | '.join(labels)}]" if labels else None
+
+
+def free_path(folder: Path, name: str) -> Path:
+    """``folder/name``, or ``name-2``, ``name-3``... if taken (a kept folder outlives a run)."""
+    path = folder / name
+    stem, suffix = path.stem, path.suffix
+    number = 2
+    while path.exists():
+        path = folder / f"{stem}-{number}{suffix}"
+        number += 1
+    return path
 
 
 def styled(message: SentMessage, color: bool) -> str:
@@ -103,10 +143,13 @@ class TerminalChat:
         user: FakeUser,
         out: TextIO,
         color: bool,
+        files: Path,
     ) -> None:
         self.api, self.application, self.clock = api, application, clock
         self.zone, self.user, self.out, self.color = zone, user, out, color
+        self.files = files  # where photos and documents from the bot are saved
         self.shown: dict[int, str] = {}  # message id -> the text last printed
+        self.saved: dict[int, str] = {}  # message id -> its "[photo: ...]" / "[file: ...]" line
         self.sent_updates = 0
         self.done_updates = 0
         self.progress = asyncio.Event()
@@ -154,16 +197,49 @@ class TerminalChat:
             return
         edited = " (edited)" if event.kind == "edited" else ""
         self.print(self.dim(f"── bot · {self.when()}{edited} ──"))
-        text = styled(message, self.color)
-        if edited and self.shown.get(message.message_id) == message.plain_text:
+        media = self.media_line(message)
+        plain = "\n".join(part for part in (media, message.plain_text) if part)
+        if edited and self.shown.get(message.message_id) == plain:
             # Only the buttons changed: the first line is enough to say which message.
-            text = message.plain_text.splitlines()[0] + " …"
-        self.shown[message.message_id] = message.plain_text
-        self.print(text)
+            self.print(plain.splitlines()[0] + " …" if plain else "…")
+        else:
+            for part in (media, styled(message, self.color)):
+                if part:
+                    self.print(part)
+        self.shown[message.message_id] = plain
         labels = message.button_texts()
         if labels:
             self.print("   ".join(f"[{n}] {label}" for n, label in enumerate(labels, 1)))
+        keyboard = keyboard_line(message)
+        if keyboard:
+            self.print(keyboard)
         self.print("")
+
+    def media_line(self, message: SentMessage) -> str | None:
+        """Save a photo or document from the bot (once) and say where it is; None for text."""
+        if message.message_id in self.saved:
+            return self.saved[message.message_id]
+        if message.photo is not None:
+            suffix = ".png" if message.photo.startswith(b"\x89PNG") else ".jpg"
+            path = self.save(f"photo-{message.message_id}{suffix}", message.photo)
+            line = f"[photo: {path}]"
+        elif message.document is not None:
+            name = Path(message.filename or "").name or "file"
+            path = self.save(name, message.document)
+            line = f"[file: {name} → {path}]"
+        else:
+            return None
+        self.saved[message.message_id] = line
+        return line
+
+    def save(self, name: str, data: bytes) -> Path:
+        """Write ``data`` to a new file named after ``name`` in the files folder."""
+        # Synchronous on purpose: the line naming the file is printed right after, in order,
+        # and these are small local files.
+        self.files.mkdir(parents=True, exist_ok=True)
+        path = free_path(self.files, name)
+        path.write_bytes(data)
+        return path.resolve()
 
     def print(self, text: str) -> None:
         self.out.write(text + "\n")
@@ -181,6 +257,8 @@ class TerminalChat:
             return False
         if text == "/time" or text.startswith("/time "):
             await self.move_clock(text.removeprefix("/time").strip())
+        elif text == "/location" or text.startswith("/location "):
+            await self.share_location(text.removeprefix("/location"))
         elif text.isdigit():
             await self.press(int(text))
         else:
@@ -188,6 +266,15 @@ class TerminalChat:
             await self.api.send_message(self.user, text)
         await self.settle()
         return True
+
+    async def share_location(self, argument: str) -> None:
+        """Share a location as the user, as Telegram's "share my location" button does."""
+        place = parse_location_command(argument)
+        if place is None:
+            self.print(self.dim("  usage: /location LAT LON, e.g. /location 52.52 13.40"))
+            return
+        self.sent_updates += 1
+        await self.api.send_location(self.user, *place)
 
     async def press(self, number: int) -> None:
         """Press button ``number`` on the newest message that has that many buttons."""
@@ -239,6 +326,11 @@ async def try_session(settings: Settings, options: TryOptions, stdin: TextIO, ou
         else:
             path = options.keep_db or Path(scratch) / "try.db"
             database_url = f"sqlite+aiosqlite:///{path.resolve()}"
+        # Files the bot sends live as long as the database does: kept beside a kept one.
+        if options.keep_db is not None:
+            files = options.keep_db.resolve().with_name(options.keep_db.stem + "-files")
+        else:
+            files = Path(scratch) / "files"
         async with BotAPIStandIn(TRY_TOKEN, clock=clock.now) as api:
             settings = settings.model_copy(
                 update={
@@ -250,12 +342,14 @@ async def try_session(settings: Settings, options: TryOptions, stdin: TextIO, ou
             )
             application = build_application(settings, clock=clock)
             user = FakeUser(id=TRY_USER_ID, first_name="You", language_code=options.lang or "en")
-            chat = TerminalChat(api, application, clock, zone, user, out, color)
+            chat = TerminalChat(api, application, clock, zone, user, out, color, files)
             chat.print(
                 chat.dim(
                     f"reminderbot try: offline, Bot API stand-in on 127.0.0.1:{api.port}. "
                     "You are one user in a private chat.\nType /start to begin; a number presses "
-                    "that button; /time +3h lets time pass; /quit ends."
+                    "that button; /time +3h lets time pass; /location 52.52 13.40 shares a "
+                    f"location; /quit ends.\nPhotos and files from the bot are saved in {files}"
+                    + ("." if options.keep_db is not None else " (deleted when you quit).")
                 )
             )
             async with running(application, poll_timeout=1):
@@ -275,6 +369,8 @@ async def try_session(settings: Settings, options: TryOptions, stdin: TextIO, ou
                         out.write(line if line.endswith("\n") else line + "\n")
                     if not await chat.handle(line):
                         break
+                # Stop while the bot is listening, not while a poll's answer is on its way.
+                await api.wait_for_poll(timeout=_QUIT_WAIT)
     return 0
 
 

@@ -2,22 +2,44 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
 import signal
 import socket
+import struct
 import subprocess
 import sys
+import zlib
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+)
+from telegram.ext import Application
 
+from reminderbot.clock import ManualClock
 from reminderbot.config import setting_names
-from reminderbot.testing.botapi import SentMessage
-from reminderbot.tryout import parse_time_command, styled
+from reminderbot.testing.botapi import BotAPIStandIn, FakeUser, SentMessage, image_size
+from reminderbot.tryout import (
+    TerminalChat,
+    free_path,
+    keyboard_line,
+    parse_location_command,
+    parse_time_command,
+    styled,
+)
 
 SCRIPT = "/start\n1\n/info\n/time +3h\n1\n/stop\n/time +6h\n"
 ARGS = ["try", "--timezone", "Europe/Berlin", "--start-at", "2026-11-25T10:30"]
@@ -152,3 +174,163 @@ def test_colour_only_on_a_terminal() -> None:
     assert styled(message, color=False) == "Hi 💧 there"
     coloured = styled(message, color=True)
     assert "\033[1mHi\033[0m" in coloured and "\033[3mthere\033[0m" in coloured
+
+
+# ---------------------------------------------------------------- locations, photos, files
+
+UTC_ARGS = ["try", "--timezone", "UTC", "--start-at", "2026-11-25T10:30"]
+PROMPT = "Wed 25 Nov 10:30 UTC > "
+
+
+def test_a_shared_location_reaches_the_bot(tmp_path: Path) -> None:
+    script = "/start\n1\n/location 52.52 13.40\n/location 52.52\n/location 91 0\n"
+    result = run_try(tmp_path, script, *UTC_ARGS)
+    out = result.stdout
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in out + result.stderr
+    assert "; /location 52.52 13.40 shares a location; /quit ends.\n" in out  # the banner
+    # The bot's question comes with its reply keyboard, and how to press its button here.
+    assert ("Until then, times are in UTC.\n"
+            "[keyboard: 📍 Share my location — type /location LAT LON]\n\n") in out
+    assert (f"{PROMPT}/location 52.52 13.40\n"
+            "── bot · Wed 25 Nov 10:30 ──\n"
+            "Time zone set to Europe/Berlin: it is 11:30 for you now.\n"
+            "Reminders follow your local time from now on.\n"
+            "[1] Change time zone\n\n") in out
+    usage = "  usage: /location LAT LON, e.g. /location 52.52 13.40\n"
+    assert out.endswith(
+        f"{PROMPT}/location 52.52\n{usage}{PROMPT}/location 91 0\n{usage}{PROMPT}\n"
+    )
+
+
+def logged_glass_then_history(tmp_path: Path, *args: str) -> tuple[str, Path]:
+    """Log a glass, ask for /history; return the output and the photo file it names."""
+    result = run_try(tmp_path, "/start\n1\n/time +2h\n1\n/history\n", *UTC_ARGS, *args)
+    out = result.stdout
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in out + result.stderr
+    shown = re.search(r"^── bot · Wed 25 Nov 12:30 ──\n\[photo: (/.+/photo-\d+\.png)\]\n(.+)\n",
+                      out, re.MULTILINE)
+    assert shown, out[-800:]
+    assert shown.group(2) == "Your last 14 days"  # the caption, under the photo's path
+    return out, Path(shown.group(1))
+
+
+def test_a_photo_is_kept_beside_a_kept_database(tmp_path: Path) -> None:
+    out, photo = logged_glass_then_history(tmp_path, "--keep-db", "kept.db")
+    files = tmp_path / "kept-files"
+    assert f"Photos and files from the bot are saved in {files}.\n" in out
+    assert photo.parent == files
+    assert image_size(photo.read_bytes()) is not None  # the PNG the bot sent, after the run
+
+
+def test_a_photo_lives_in_the_temporary_folder_until_the_end(tmp_path: Path) -> None:
+    out, photo = logged_glass_then_history(tmp_path)
+    assert photo.is_relative_to(tmp_path / "tmp") and photo.parent.name == "files"
+    banner = f"Photos and files from the bot are saved in {photo.parent} (deleted when you quit)."
+    assert f"{banner}\n" in out
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def png(width: int, height: int) -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + b"\x00\x66\xcc" * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n"
+            + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+async def test_the_terminal_shows_photos_files_and_reply_keyboards(tmp_path: Path) -> None:
+    files = tmp_path / "files"
+    files.mkdir()
+    (files / "mydata.json").write_text("from an earlier run")
+    chart, export = png(30, 20), b'{"glasses": 1}'
+    user = FakeUser(id=42)
+    clock = ManualClock(datetime(2026, 11, 25, 10, 30, tzinfo=UTC))
+    out = io.StringIO()
+    async with BotAPIStandIn(clock=clock.now) as api:
+        application = Application.builder().token(api.token).base_url(api.base_url).build()
+        TerminalChat(api, application, clock, ZoneInfo("UTC"), user, out, False, files)
+        async with Bot(api.token, base_url=api.base_url) as bot:
+            more = InlineKeyboardMarkup([[InlineKeyboardButton("Older", callback_data="old")]])
+            await bot.send_photo(user.id, chart, caption="<b>Your</b> last 14 days",
+                                 parse_mode="HTML", reply_markup=more)
+            await bot.send_document(user.id, InputFile(export, filename="../mydata.json"),
+                                    caption="All of it")
+            share = KeyboardButton("📍 Share my location", request_location=True)
+            await bot.send_message(user.id, "Where are you?",
+                                   reply_markup=ReplyKeyboardMarkup([[share], ["Later"]]))
+            await bot.edit_message_reply_markup(user.id, 1)  # the photo's button goes
+            await bot.send_photo(user.id, chart)
+    assert out.getvalue() == (
+        "── bot · Wed 25 Nov 10:30 ──\n"
+        f"[photo: {files / 'photo-1.png'}]\n"
+        "Your last 14 days\n"
+        "[1] Older\n"
+        "\n"
+        "── bot · Wed 25 Nov 10:30 ──\n"
+        f"[file: mydata.json → {files / 'mydata-2.json'}]\n"
+        "All of it\n"
+        "\n"
+        "── bot · Wed 25 Nov 10:30 ──\n"
+        "Where are you?\n"
+        "[keyboard: 📍 Share my location — type /location LAT LON | Later]\n"
+        "\n"
+        "── bot · Wed 25 Nov 10:30 (edited) ──\n"
+        f"[photo: {files / 'photo-1.png'}] …\n"
+        "\n"
+        "── bot · Wed 25 Nov 10:30 ──\n"
+        f"[photo: {files / 'photo-4.png'}]\n"
+        "\n"
+    )
+    assert (files / "photo-1.png").read_bytes() == chart == (files / "photo-4.png").read_bytes()
+    assert (files / "mydata-2.json").read_bytes() == export
+    assert (files / "mydata.json").read_text() == "from an earlier run"  # never overwritten
+    assert sorted(p.name for p in files.iterdir()) == [
+        "mydata-2.json", "mydata.json", "photo-1.png", "photo-4.png"
+    ]
+
+
+def test_location_command_parsing() -> None:
+    assert parse_location_command(" 52.52 13.40") == (52.52, 13.40)
+    assert parse_location_command("52.52, 13.4 ") == (52.52, 13.4)
+    assert parse_location_command("-33.8688,151.2093") == (-33.8688, 151.2093)
+    assert parse_location_command("90 -180") == (90.0, -180.0)
+    for bad in ("", "52.52", "52.52 13.40 7", "north east", "91 0", "0 180.5", "nan 0",
+                "inf 0", "52,52 13,40"):
+        assert parse_location_command(bad) is None, bad
+
+
+@given(st.floats(-90, 90), st.floats(-180, 180), st.sampled_from([" ", ", ", ",", "  "]))
+def test_any_place_typed_is_the_place_shared(latitude: float, longitude: float,
+                                             separator: str) -> None:
+    assert parse_location_command(f" {latitude!r}{separator}{longitude!r}") == (latitude,
+                                                                                 longitude)
+
+
+@given(st.floats(allow_nan=False), st.floats(allow_nan=False))
+def test_no_impossible_place_is_shared(latitude: float, longitude: float) -> None:
+    parsed = parse_location_command(f"{latitude} {longitude}")
+    possible = abs(latitude) <= 90 and abs(longitude) <= 180
+    assert parsed == ((latitude, longitude) if possible else None)
+
+
+def test_keyboard_line_and_free_path(tmp_path: Path) -> None:
+    def sent(markup: dict[str, object] | None) -> SentMessage:
+        return SentMessage(message_id=1, chat_id=1, text="x", parse_mode=None,
+                           reply_markup=markup, date=datetime.now(UTC), plain_text="x")
+
+    share = {"text": "📍 Share my location", "request_location": True}
+    assert keyboard_line(sent({"keyboard": [[share]]})) == (
+        "[keyboard: 📍 Share my location — type /location LAT LON]"
+    )
+    assert keyboard_line(sent({"keyboard": [["Yes", "No"]]})) == "[keyboard: Yes | No]"
+    assert keyboard_line(sent({"remove_keyboard": True})) is None
+    assert keyboard_line(sent(None)) is None
+    assert free_path(tmp_path, "a.png") == tmp_path / "a.png"
+    (tmp_path / "a.png").touch()
+    (tmp_path / "a-2.png").touch()
+    assert free_path(tmp_path, "a.png") == tmp_path / "a-3.png"

@@ -3,23 +3,29 @@
 :class:`BotAPIStandIn` serves ``/bot<token>/<method>`` over HTTP on 127.0.0.1 so that the real
 python-telegram-bot client (``telegram.Bot`` / ``Application`` built with
 ``.base_url(standin.base_url)``) talks to it exactly as it would talk to Telegram.  Tests act as
-users (:meth:`BotAPIStandIn.send_message`, :meth:`BotAPIStandIn.press_button`, ...), the bot
-receives those as updates through ``getUpdates`` long polling, and everything the bot sends is
-recorded (:attr:`BotAPIStandIn.sent`, :attr:`BotAPIStandIn.calls`).
+users (:meth:`BotAPIStandIn.send_message`, :meth:`BotAPIStandIn.send_location`,
+:meth:`BotAPIStandIn.press_button`, ...), the bot receives those as updates through
+``getUpdates`` long polling, and everything the bot sends is recorded
+(:attr:`BotAPIStandIn.sent`, :attr:`BotAPIStandIn.calls`): text messages, and photos and
+documents uploaded as multipart/form-data (``sendPhoto``, ``sendDocument``).
 
-Requests are validated the way Telegram validates them (empty or over-long text, malformed or
-unsupported HTML, over-long callback data, edits of unknown or unchanged messages), and
+Requests are validated the way Telegram validates them (empty or over-long text and captions,
+malformed or unsupported HTML, over-long callback data, edits of unknown or unchanged messages,
+empty files, photos that are not PNG or JPEG images or have impossible dimensions), and
 Telegram's errors can be injected with :meth:`BotAPIStandIn.fail_next` and
-:meth:`BotAPIStandIn.block`.  Message text is never logged.
+:meth:`BotAPIStandIn.block`.  Message text and file contents are never logged.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
+import mimetypes
 import re
+import struct
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -36,6 +42,7 @@ __all__ = [
     "FakeUser",
     "SentMessage",
     "StandInEvent",
+    "UploadedFile",
 ]
 
 _log = logging.getLogger(__name__)
@@ -43,6 +50,8 @@ _log = logging.getLogger(__name__)
 JSONDict = dict[str, Any]
 
 MAX_TEXT_LENGTH = 4096
+MAX_CAPTION_LENGTH = 1024
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # Telegram's limit for a multipart upload by a bot
 MAX_CALLBACK_DATA_BYTES = 64
 MAX_CALLBACK_ANSWER_LENGTH = 200
 
@@ -52,12 +61,15 @@ _JSON_PARAMS = frozenset(
         "allow_sending_without_reply",
         "allowed_updates",
         "cache_time",
+        "caption_entities",
         "chat_id",
         "commands",
+        "disable_content_type_detection",
         "disable_notification",
         "disable_web_page_preview",
         "drop_pending_updates",
         "entities",
+        "has_spoiler",
         "limit",
         "link_preview_options",
         "message_id",
@@ -69,12 +81,21 @@ _JSON_PARAMS = frozenset(
         "reply_to_message_id",
         "scope",
         "show_alert",
+        "show_caption_above_media",
         "timeout",
     }
 )
 # Methods that address a chat and therefore fail with 403 once the chat blocked the bot.
 _CHAT_METHODS = frozenset(
-    {"sendmessage", "editmessagetext", "editmessagereplymarkup", "deletemessage", "sendchataction"}
+    {
+        "sendmessage",
+        "sendphoto",
+        "senddocument",
+        "editmessagetext",
+        "editmessagereplymarkup",
+        "deletemessage",
+        "sendchataction",
+    }
 )
 _HTML_TAGS = {
     "a": "text_link",
@@ -98,6 +119,12 @@ _HTML_ENTITY = re.compile(r"&(?:#[xX]([0-9a-fA-F]{1,8})|#([0-9]{1,8})|(lt|gt|amp
 _NAMED_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
 _COMMAND = re.compile(r"^/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,64})?")
 _BOT_COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_JPEG_SIGNATURE = b"\xff\xd8\xff"
+# JPEG start-of-frame markers (they carry the size); C4, C8 and CC are other segments.
+_JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+# Telegram's photo sizes: each box it scales a photo into, smallest first.
+_PHOTO_BOXES = (90, 320, 800, 1280, 2560)
 _NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup are "
     "exactly the same as a current content and reply markup of the message"
@@ -137,7 +164,10 @@ class SentMessage:
     """A message the bot sent, kept current as the bot edits or deletes it.
 
     ``text`` and ``parse_mode`` are exactly what the bot sent; ``plain_text`` and ``entities``
-    are what the user reads after Telegram parsed the markup.
+    are what the user reads after Telegram parsed the markup.  For a photo or a document,
+    ``text`` is the raw caption (``""`` without one) and ``plain_text``/``entities`` are the
+    parsed caption; ``photo`` or ``document`` holds the uploaded bytes, ``filename`` the name
+    the bot uploaded them under and ``mime_type`` the document's type as Telegram reports it.
     """
 
     message_id: int
@@ -151,6 +181,10 @@ class SentMessage:
     entities: list[JSONDict] = field(default_factory=list)
     edit_date: datetime | None = None
     deleted: bool = False
+    photo: bytes | None = None
+    document: bytes | None = None
+    filename: str | None = None
+    mime_type: str | None = None
 
     @property
     def buttons(self) -> list[list[tuple[str, str | None]]]:
@@ -164,6 +198,26 @@ class SentMessage:
     def button_texts(self) -> list[str]:
         """All inline button texts, row by row."""
         return [text for row in self.buttons for text, _ in row]
+
+    @property
+    def reply_keyboard(self) -> list[list[JSONDict]]:
+        """Rows of the reply keyboard (``ReplyKeyboardMarkup``) sent with the message, each
+        button as a dict with ``text`` (and ``request_location`` etc. when set)."""
+        rows = (self.reply_markup or {}).get("keyboard") or []
+        return [
+            [b if isinstance(b, dict) else {"text": str(b)} for b in row]
+            for row in rows
+            if isinstance(row, list)
+        ]
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    """A file part of a multipart/form-data request, as the bot uploaded it."""
+
+    filename: str | None
+    content_type: str | None
+    data: bytes = field(repr=False)
 
 
 @dataclass
@@ -396,6 +450,53 @@ def _inline_keyboard(markup: dict[str, Any] | None) -> list[Any] | None:
     return None
 
 
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height of a PNG (from its IHDR) or JPEG (from its start-of-frame) image;
+    ``None`` for anything else, which Telegram cannot process as a photo."""
+    if data.startswith(_PNG_SIGNATURE):
+        if len(data) < 24 or data[12:16] != b"IHDR":
+            return None
+        width, height = struct.unpack(">II", data[16:24])
+        return (width, height) if width and height else None
+    if not data.startswith(_JPEG_SIGNATURE):
+        return None
+    pos = 2
+    while pos + 4 <= len(data):
+        if data[pos] != 0xFF:
+            return None
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte before a marker
+            pos += 1
+            continue
+        if marker == 0x01 or 0xD0 <= marker <= 0xD7:  # markers without a length
+            pos += 2
+            continue
+        (length,) = struct.unpack(">H", data[pos + 2 : pos + 4])
+        if marker in _JPEG_SOF:
+            if length < 7 or pos + 9 > len(data):
+                return None
+            height, width = struct.unpack(">HH", data[pos + 5 : pos + 9])
+            return (width, height) if width and height else None
+        if marker == 0xDA or length < 2:  # image data before any frame header
+            return None
+        pos += 2 + length
+    return None
+
+
+def photo_sizes(width: int, height: int) -> list[tuple[int, int]]:
+    """The sizes Telegram keeps of a photo: scaled into each box smaller than the photo, then
+    the photo itself (scaled into the largest box if it is bigger still)."""
+    longest = max(width, height)
+    sizes = []
+    for box in _PHOTO_BOXES:
+        if longest <= box:
+            sizes.append((width, height))
+            break
+        scale = box / longest
+        sizes.append((max(1, round(width * scale)), max(1, round(height * scale))))
+    return sizes
+
+
 class BotAPIStandIn:
     """A loopback HTTP stand-in for the Telegram Bot API.  See the module docstring."""
 
@@ -430,6 +531,7 @@ class BotAPIStandIn:
         self._by_key: dict[tuple[int, int], SentMessage] = {}
         self._user_messages: dict[tuple[int, int], JSONDict] = {}
         self._open_callbacks: dict[str, SentMessage] = {}
+        self._files: dict[str, tuple[str, UploadedFile]] = {}  # file_id -> (kind, file)
         self._chats: dict[int, JSONDict] = {}
         self._blocked: set[int] = set()
         self._failures: list[_Failure] = []
@@ -437,6 +539,7 @@ class BotAPIStandIn:
         self._in_flight = 0
         self._last_activity = 0.0
         self._poll_generation = 0
+        self._waiting_polls = 0  # getUpdates calls waiting for an update right now
         self._allowed_updates: frozenset[str] | None = None
         self._methods: dict[str, Callable[[JSONDict], Awaitable[Any]]] = {
             "getme": self._get_me,
@@ -446,6 +549,8 @@ class BotAPIStandIn:
             "getmycommands": self._get_my_commands,
             "deletemycommands": self._delete_my_commands,
             "sendmessage": self._send_message,
+            "sendphoto": self._send_photo,
+            "senddocument": self._send_document,
             "editmessagetext": self._edit_message_text,
             "editmessagereplymarkup": self._edit_message_reply_markup,
             "deletemessage": self._delete_message,
@@ -461,7 +566,8 @@ class BotAPIStandIn:
         """Start serving; afterwards :attr:`port` and :attr:`base_url` are valid."""
         if self._runner is not None:
             raise RuntimeError("the stand-in is already running")
-        app = web.Application()
+        # Room for the largest upload plus the form fields around it.
+        app = web.Application(client_max_size=MAX_UPLOAD_BYTES + 1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self._handle)
         runner = web.AppRunner(
             app, access_log=None, shutdown_timeout=2.0, handler_cancellation=True
@@ -529,6 +635,30 @@ class BotAPIStandIn:
         self, user: FakeUser, text: str, *, chat: FakeChat | None = None
     ) -> dict[str, Any]:
         """``user`` writes ``text`` (in their private chat unless ``chat`` is given)."""
+        content: JSONDict = {"text": text}
+        command = _COMMAND.match(text)
+        if command:
+            content["entities"] = [
+                {"type": "bot_command", "offset": 0, "length": _u16(command.group())}
+            ]
+        return self._user_message(user, chat, content)
+
+    async def send_location(
+        self, user: FakeUser, latitude: float, longitude: float, chat: FakeChat | None = None
+    ) -> JSONDict:
+        """``user`` shares a location (in their private chat unless ``chat`` is given), as the
+        "share my location" button of a reply keyboard does; the bot gets a message update
+        whose ``location`` has these coordinates and no text.
+
+        Raises :class:`ValueError` for coordinates no Telegram client can send.
+        """
+        if not (-90.0 <= latitude <= 90.0 and -180.0 <= longitude <= 180.0):
+            raise ValueError(f"no such place: latitude {latitude}, longitude {longitude}")
+        location = {"latitude": float(latitude), "longitude": float(longitude)}
+        return self._user_message(user, chat, {"location": location})
+
+    def _user_message(self, user: FakeUser, chat: FakeChat | None, content: JSONDict) -> JSONDict:
+        """Record and deliver a message from ``user`` with ``content`` (text, location, ...)."""
         chat = chat or self.private_chat(user)
         if chat.type != "private":
             self._chats[chat.id] = {
@@ -541,13 +671,8 @@ class BotAPIStandIn:
             "from": self._user_json(user),
             "chat": self._chat_json(chat.id),
             "date": self._timestamp(),
-            "text": text,
+            **content,
         }
-        command = _COMMAND.match(text)
-        if command:
-            message["entities"] = [
-                {"type": "bot_command", "offset": 0, "length": _u16(command.group())}
-            ]
         self._user_messages[(chat.id, message["message_id"])] = message
         self._enqueue({"message": message})
         return message
@@ -677,6 +802,19 @@ class BotAPIStandIn:
                 async with asyncio.timeout(min(wait, deadline - now)):
                     await changed.wait()
 
+    async def wait_for_poll(self, *, timeout: float = 10.0) -> bool:
+        """Wait until a ``getUpdates`` long poll that began after this call is waiting for
+        updates; ``False`` if none did in time.
+
+        Stopping the bot then cancels a poll that is waiting, not one whose answer is on its
+        way: PTB's ``Updater.stop`` can lose its one polling connection in that case, and its
+        last ``getUpdates`` fails with a pool timeout.
+        """
+        generation = self._poll_generation
+        return await self._wait(
+            lambda: self._poll_generation != generation and self._waiting_polls > 0, timeout
+        )
+
     def subscribe(self, callback: Callable[[StandInEvent], None]) -> None:
         """Call ``callback`` synchronously for every :class:`StandInEvent`."""
         self._subscribers.append(callback)
@@ -768,8 +906,12 @@ class BotAPIStandIn:
                     raise _ApiError(400, "Bad Request: JSON object expected")
                 raw.update(body)
             else:
-                form = await request.post()
-                raw.update({k: v for k, v in form.items() if isinstance(v, str)})
+                try:
+                    form = await request.post()
+                except web.HTTPRequestEntityTooLarge:
+                    raise _ApiError(413, "Request Entity Too Large") from None
+                for key, value in form.items():
+                    raw[key] = value if isinstance(value, str) else await _uploaded(value)
         params: JSONDict = {}
         for key, value in raw.items():
             if key in _JSON_PARAMS and isinstance(value, str):
@@ -826,12 +968,19 @@ class BotAPIStandIn:
         self._poll_generation += 1
         generation = self._poll_generation
         if not self._updates and timeout > 0 and not self._stopping:
-            await self._wait(
-                lambda: (
-                    bool(self._updates) or self._stopping or self._poll_generation != generation
-                ),
-                timeout,
-            )
+            self._waiting_polls += 1
+            self._notify()
+            try:
+                await self._wait(
+                    lambda: (
+                        bool(self._updates)
+                        or self._stopping
+                        or self._poll_generation != generation
+                    ),
+                    timeout,
+                )
+            finally:
+                self._waiting_polls -= 1
             if self._poll_generation != generation and not self._stopping:
                 raise _ApiError(
                     409,
@@ -887,13 +1036,57 @@ class BotAPIStandIn:
             plain_text=plain,
             entities=entities,
         )
-        self.sent.append(message)
-        self._by_key[(chat_id, message.message_id)] = message
-        self._emit(StandInEvent("sent", message, None))
-        return self._message_json(message)
+        return self._record_sent(message)
+
+    async def _send_photo(self, params: JSONDict) -> JSONDict:
+        chat_id = self._chat_id(params)
+        markup = self._reply_markup(params)
+        upload = self._file_param(params, "photo")
+        size = image_size(upload.data)
+        if size is None:
+            raise _ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
+        if sum(size) > 10_000 or max(size) > 20 * min(size):
+            raise _ApiError(400, "Bad Request: PHOTO_INVALID_DIMENSIONS")
+        caption, plain, entities = self._caption(params)
+        message = SentMessage(
+            message_id=self._new_message_id(chat_id),
+            chat_id=chat_id,
+            text=caption,
+            parse_mode=params.get("parse_mode"),
+            reply_markup=markup,
+            date=self._clock(),
+            plain_text=plain,
+            entities=entities,
+            photo=upload.data,
+            filename=upload.filename,
+        )
+        return self._record_sent(message)
+
+    async def _send_document(self, params: JSONDict) -> JSONDict:
+        chat_id = self._chat_id(params)
+        markup = self._reply_markup(params)
+        upload = self._file_param(params, "document")
+        caption, plain, entities = self._caption(params)
+        guessed = mimetypes.guess_type(upload.filename or "", strict=False)[0]
+        message = SentMessage(
+            message_id=self._new_message_id(chat_id),
+            chat_id=chat_id,
+            text=caption,
+            parse_mode=params.get("parse_mode"),
+            reply_markup=markup,
+            date=self._clock(),
+            plain_text=plain,
+            entities=entities,
+            document=upload.data,
+            filename=upload.filename,
+            mime_type=guessed or upload.content_type or "application/octet-stream",
+        )
+        return self._record_sent(message)
 
     async def _edit_message_text(self, params: JSONDict) -> JSONDict:
         message = self._message_to_edit(params)
+        if message.photo is not None or message.document is not None:
+            raise _ApiError(400, "Bad Request: there is no text in the message to edit")
         markup = self._reply_markup(params)
         plain, entities = self._render(params)
         if (plain, entities, _inline_keyboard(markup)) == (
@@ -963,24 +1156,65 @@ class BotAPIStandIn:
         text = params.get("text")
         if not isinstance(text, str):
             raise _ApiError(400, "Bad Request: message text is empty")
-        parse_mode = params.get("parse_mode")
-        given = params.get("entities")
-        if isinstance(given, list):
-            plain, entities = text, [e for e in given if isinstance(e, dict)]
-        elif parse_mode is None or parse_mode == "":
-            plain, entities = text, []
-        elif str(parse_mode).lower() == "html":
-            plain, entities = parse_html(text)
-        elif str(parse_mode).lower() in ("markdown", "markdownv2"):
-            plain, entities = text, []  # accepted without validation
-        else:
-            raise _ApiError(400, f"Bad Request: unsupported parse_mode {parse_mode!r}")
-        plain, entities = _strip(plain, entities)
+        plain, entities = _parse_markup(text, params.get("parse_mode"), params.get("entities"))
         if not plain:
             raise _ApiError(400, "Bad Request: message text is empty")
         if len(plain) > MAX_TEXT_LENGTH:
             raise _ApiError(400, "Bad Request: message is too long")
         return plain, entities
+
+    def _caption(self, params: JSONDict) -> tuple[str, str, list[JSONDict]]:
+        """The raw caption, its plain text and entities; all empty when there is none."""
+        caption = params.get("caption")
+        if caption is None or caption == "":
+            return "", "", []
+        caption = str(caption)
+        plain, entities = _parse_markup(
+            caption, params.get("parse_mode"), params.get("caption_entities")
+        )
+        if len(plain) > MAX_CAPTION_LENGTH:
+            raise _ApiError(400, "Bad Request: message caption is too long")
+        return caption, plain, entities
+
+    def _file_param(self, params: JSONDict, kind: str) -> UploadedFile:
+        """The file sent as ``kind`` ("photo" or "document"): an upload, possibly through an
+        ``attach://`` reference, or the file_id of a file sent before."""
+        value = params.get(kind)
+        if isinstance(value, str) and value.startswith("attach://"):
+            value = params.get(value.removeprefix("attach://"))
+        if value is None or value == "":
+            raise _ApiError(400, f"Bad Request: there is no {kind} in the request")
+        if isinstance(value, str):
+            if value.startswith(("http://", "https://")):
+                raise _ApiError(400, "Bad Request: failed to get HTTP URL content")  # offline
+            stored = self._files.get(value)
+            if stored is None:
+                raise _ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+            if stored[0] != kind:
+                raise _ApiError(
+                    400, f"Bad Request: can't use file of type {stored[0].title()} as "
+                    f"{kind.title()}"
+                )
+            return stored[1]
+        if not isinstance(value, UploadedFile):
+            raise _ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+        if not value.data:
+            raise _ApiError(400, "Bad Request: file must be non-empty")
+        return value
+
+    def _record_sent(self, message: SentMessage) -> JSONDict:
+        """Keep a message the bot sent, tell the subscribers, and answer its JSON."""
+        self.sent.append(message)
+        self._by_key[(message.chat_id, message.message_id)] = message
+        result = self._message_json(message)
+        upload = UploadedFile(message.filename, message.mime_type, message.photo or b"")
+        for size in result.get("photo", []):
+            self._files[size["file_id"]] = ("photo", upload)
+        if "document" in result:
+            upload = UploadedFile(message.filename, message.mime_type, message.document or b"")
+            self._files[result["document"]["file_id"]] = ("document", upload)
+        self._emit(StandInEvent("sent", message, None))
+        return result
 
     def _reply_markup(self, params: JSONDict) -> dict[str, Any] | None:
         markup = params.get("reply_markup")
@@ -1034,10 +1268,20 @@ class BotAPIStandIn:
             "from": self._bot_json(),
             "chat": self._chat_json(message.chat_id),
             "date": int(message.date.timestamp()),
-            "text": message.plain_text,
         }
-        if message.entities:
-            result["entities"] = message.entities
+        if message.photo is None and message.document is None:
+            result["text"] = message.plain_text
+            if message.entities:
+                result["entities"] = message.entities
+        else:
+            if message.photo is not None:
+                result["photo"] = _photo_json(message.photo)
+            if message.document is not None:
+                result["document"] = _document_json(message)
+            if message.plain_text:
+                result["caption"] = message.plain_text
+            if message.entities:
+                result["caption_entities"] = message.entities
         if message.edit_date is not None:
             result["edit_date"] = int(message.edit_date.timestamp())
         keyboard = _inline_keyboard(message.reply_markup)
@@ -1120,6 +1364,73 @@ class BotAPIStandIn:
             except TimeoutError:
                 return predicate()
         return True
+
+
+def _parse_markup(text: str, parse_mode: Any, given: Any) -> tuple[str, list[JSONDict]]:
+    """Plain text and entities of a text or caption: explicit entities, or parsed markup."""
+    if isinstance(given, list):
+        plain, entities = text, [e for e in given if isinstance(e, dict)]
+    elif parse_mode is None or parse_mode == "":
+        plain, entities = text, []
+    elif str(parse_mode).lower() == "html":
+        plain, entities = parse_html(text)
+    elif str(parse_mode).lower() in ("markdown", "markdownv2"):
+        plain, entities = text, []  # accepted without validation
+    else:
+        raise _ApiError(400, f"Bad Request: unsupported parse_mode {parse_mode!r}")
+    return _strip(plain, entities)
+
+
+def _digest(data: bytes) -> str:
+    # Same content, same file_unique_id, as on Telegram.
+    return hashlib.sha256(data).hexdigest()
+
+
+def _photo_json(data: bytes) -> list[JSONDict]:
+    """The PhotoSize list Telegram answers for a photo (validated before it is recorded)."""
+    size = image_size(data)
+    assert size is not None
+    digest = _digest(data)
+    sizes: list[JSONDict] = []
+    for width, height in photo_sizes(*size):
+        sizes.append(
+            {
+                "file_id": f"photo-{digest[:32]}-{width}x{height}",
+                "file_unique_id": f"{digest[:16]}{width}x{height}",
+                "width": width,
+                "height": height,
+            }
+        )
+    if (sizes[-1]["width"], sizes[-1]["height"]) == size:
+        sizes[-1]["file_size"] = len(data)  # the one size kept as uploaded
+    return sizes
+
+
+def _document_json(message: SentMessage) -> JSONDict:
+    """The Document object Telegram answers for an uploaded file."""
+    data = message.document or b""
+    digest = _digest(data)
+    result: JSONDict = {
+        "file_id": f"document-{digest[:32]}",
+        "file_unique_id": digest[:16],
+        "file_size": len(data),
+    }
+    if message.filename:
+        result["file_name"] = message.filename
+    if message.mime_type:
+        result["mime_type"] = message.mime_type
+    return result
+
+
+async def _uploaded(value: web.FileField | bytes | bytearray) -> UploadedFile:
+    """A multipart file part (or a binary field without a filename) as an UploadedFile."""
+    if isinstance(value, (bytes, bytearray)):
+        return UploadedFile(None, None, bytes(value))
+    try:
+        data = await asyncio.to_thread(value.file.read)  # large parts are spooled to disk
+    finally:
+        value.file.close()
+    return UploadedFile(value.filename or None, value.content_type or None, data)
 
 
 def _int(value: Any, name: str) -> int:
