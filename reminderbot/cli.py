@@ -9,12 +9,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
+import json
 import logging
 import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -181,6 +182,22 @@ def _check_messages(_args: argparse.Namespace) -> int:
     return _lint(_settings(QUIET))
 
 
+def _stats(args: argparse.Namespace) -> int:
+    from reminderbot.stats import StatsUnavailable, read_stats
+    from reminderbot.statsreport import report, table
+
+    settings = _settings(QUIET)
+    try:
+        stats = asyncio.run(read_stats(settings.database_url, datetime.now(UTC),
+                                       by_source=args.by_source))
+    except StatsUnavailable as exc:
+        print(f"{PROG}: cannot count: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    document = report(stats)
+    print(json.dumps(document, indent=2, ensure_ascii=False) if args.json else table(document))
+    return EXIT_OK
+
+
 def _zone(value: str) -> str:
     try:
         ZoneInfo(value)
@@ -208,6 +225,12 @@ COMMANDS: dict[str, tuple[Handler, str, str]] = {
                  "Without arguments: every message key per language with its source section. "
                  "`show KEY` prints a message as a user sees it, with example values. "
                  "`--lint` checks the whole catalog and exits 1 on any problem."),
+    "stats": (_stats, "usage in counts: users, reminders, check-in answers",
+              "Usage in counts only, never a person: users by status; reminders sent, skipped "
+              "and failed over the last 1, 7 and 30 days (UTC, today included) by kind; "
+              "check-in answers of the last 30 days by answer. Any count under 5, zero "
+              "included, shows as <5 so that no one in a small deployment can be singled out. "
+              "Reads DATABASE_URL, changes nothing."),
     "check-messages": (_check_messages, "deprecated: use `messages --lint`",
                        "Deprecated alias of `reminderbot messages --lint`; goes away in the "
                        "next release."),
@@ -255,6 +278,10 @@ def parser() -> argparse.ArgumentParser:
         "--health", action="store_true",
         help="only the configuration and the database; exit 0 or 1 (for container health checks)",
     )
+    stats = commands["stats"]
+    stats.add_argument("--json", action="store_true", help="print the counts as JSON")
+    stats.add_argument("--by-source", action="store_true",
+                       help="add users by the partner link they came from (/start CODE)")
     messages = commands["messages"]
     messages.add_argument("--lint", action="store_true",
                           help="check every message in every language; exit 1 on a problem")

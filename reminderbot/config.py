@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_core import ErrorDetails
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # BotFather tokens look like "123456789:AA...": a numeric bot id, a colon, 30+ url-safe chars.
 _TOKEN_RE = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,100}$")
@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     symptom_repeat_count: int = Field(default=3, ge=1, le=30)
     symptom_repeat_window: int = Field(default=7, ge=1, le=30)
     log_format: Literal["text", "json"] = "text"
+    # Telegram user ids that may use /stats; comma-separated in the environment.
+    admin_user_ids: Annotated[frozenset[int], NoDecode] = frozenset()
 
     @field_validator("messages_dir")
     @classmethod
@@ -81,6 +83,17 @@ class Settings(BaseSettings):
         if normalized not in ("text", "json"):
             raise ValueError("must be text or json")
         return normalized
+
+    @field_validator("admin_user_ids", mode="before")
+    @classmethod
+    def _admin_ids(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        parts = [part.strip() for part in value.split(",") if part.strip()]
+        if not all(re.fullmatch(r"[0-9]{1,20}", part) for part in parts):
+            raise ValueError("must be Telegram user ids (numbers) separated by commas, "
+                             "e.g. 12345678,87654321")
+        return frozenset(int(part) for part in parts)
 
     def require_token(self) -> str:
         """The bot token, or ``ConfigError`` when it is not set."""

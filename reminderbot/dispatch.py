@@ -12,6 +12,7 @@ import asyncio
 import logging
 import os
 import socket
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -26,6 +27,7 @@ from reminderbot.db.models import Schedule, ScheduleKind, ScheduleState, User, U
 from reminderbot.messaging import audience_of, send
 from reminderbot.runtime import Runtime
 from reminderbot.schedule import is_late
+from reminderbot.stats import record_tick
 from reminderbot.subscriptions import stop
 from reminderbot.texts import Key
 
@@ -95,6 +97,7 @@ class Dispatcher:
     async def tick(self, bot: Bot) -> TickReport:
         """Send every reminder due now, batch after batch; return what happened."""
         report = TickReport()
+        by_kind: Counter[tuple[str, str]] = Counter()  # for the statistics
         while True:
             batch = await self.claim(self.runtime.clock.now())
             outcomes = await asyncio.gather(
@@ -111,10 +114,12 @@ class Dispatcher:
                     )
                     outcome = Outcome.FAILED
                 report.counts[outcome] += 1
+                by_kind[(due.schedule.kind, outcome.value)] += 1
             # A late row skipped now may have moved to a slot due right now: claim again
             # until nothing is due (rows that failed keep their lease or back off).
             if not batch:
                 break
+        await record_tick(self.runtime.sessions, self.runtime.clock.now(), by_kind)
         if report.claimed:
             log.info("dispatch tick: %s", {k.value: v for k, v in report.counts.items() if v})
         return report

@@ -110,6 +110,8 @@ class User(Base):
     discreet: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Why a stopped user stopped (StopReason); a block erases them after a grace period.
     stop_reason: Mapped[str | None] = mapped_column(String(8))
+    # The partner code of the link the user first opted in through (partners.py), if any.
+    source: Mapped[str | None] = mapped_column(String(32))
 
     schedules: Mapped[list[Schedule]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
@@ -179,3 +181,16 @@ class CheckinAnswer(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     answered_at: Mapped[datetime] = mapped_column(UTCDateTime)
     answer: Mapped[str] = mapped_column(String(16))
+
+
+class DeliveryCount(Base):
+    """How many reminders of a kind had an outcome on one UTC day: counts only, no user ids."""
+
+    __tablename__ = "delivery_counts"
+    __table_args__ = (UniqueConstraint("day", "kind", "outcome"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date)  # UTC
+    kind: Mapped[str] = mapped_column(String(16))  # a ScheduleKind
+    outcome: Mapped[str] = mapped_column(String(16))  # a dispatch.Outcome
+    count: Mapped[int] = mapped_column(Integer, default=0)
