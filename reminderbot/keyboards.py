@@ -14,12 +14,16 @@ from telegram import (
 
 from reminderbot import texts
 from reminderbot.catalog import Catalog
+from reminderbot.partners import partner_code
 from reminderbot.preferences import HYDRATION_CHOICES, LANGUAGES
 
 if TYPE_CHECKING:
     from reminderbot.zones import ZoneOption
 
 CONSENT_YES = "consent:yes"
+# "consent:yes:<partner code>" carries the code of a deep link to the consent (partners.py);
+# a code that is not valid is ignored by the handler, not refused.
+CONSENT_YES_PATTERN = rf"^{CONSENT_YES}(?::.*)?$"
 CONSENT_NO = "consent:no"
 SHOW_SIDEEFFECTS = "show:sideeffects"
 HYDRATION_DONE = "hydration:done"
@@ -59,14 +63,28 @@ def _rows(buttons: list[InlineKeyboardButton], width: int) -> list[list[InlineKe
     return [buttons[i : i + width] for i in range(0, len(buttons), width)]
 
 
-def consent(catalog: Catalog, lang: str | None, *, resume: bool = False) -> InlineKeyboardMarkup:
-    """Yes / no to reminders; worded as "resume" for someone who stopped before."""
+def consent(
+    catalog: Catalog, lang: str | None, *, resume: bool = False, source: str | None = None
+) -> InlineKeyboardMarkup:
+    """Yes / no to reminders; worded as "resume" for someone who stopped before.
+
+    ``source`` (a partner code) rides along on "yes" until the user presses it.
+    """
     yes, no = (
         (texts.RESUME_YES, texts.RESUME_NO) if resume else (texts.CONSENT_YES, texts.CONSENT_NO)
     )
+    yes_data = f"{CONSENT_YES}:{source}" if source else CONSENT_YES
     return InlineKeyboardMarkup(
-        [[_button(catalog, yes, lang, CONSENT_YES), _button(catalog, no, lang, CONSENT_NO)]]
+        [[_button(catalog, yes, lang, yes_data), _button(catalog, no, lang, CONSENT_NO)]]
     )
+
+
+def consent_source(data: str | None) -> str | None:
+    """The partner code carried by a "yes" button's callback data, if it holds a valid one."""
+    prefix = CONSENT_YES + ":"
+    if data is None or not data.startswith(prefix):
+        return None
+    return partner_code(data.removeprefix(prefix))
 
 
 def info(catalog: Catalog, lang: str | None) -> InlineKeyboardMarkup:

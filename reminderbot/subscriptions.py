@@ -51,8 +51,12 @@ async def opt_in(
     language: str,
     now: datetime,
     planner: Planner,
+    source: str | None = None,
 ) -> Plan:
-    """Turn reminders on (first time, or after /stop with the settings kept) from ``now``."""
+    """Turn reminders on (first time, or after /stop with the settings kept) from ``now``.
+
+    ``source`` (the partner code of a deep link) is kept only on a first opt-in.
+    """
     user = await find_user(session, telegram_user_id)
     if user is None:
         user = User(
@@ -60,6 +64,7 @@ async def opt_in(
             chat_id=chat_id,
             language=language,
             created_at=now,
+            source=source,
         )
         user.wake_start, user.wake_end = WakingWindow().start, WakingWindow().end
         session.add(user)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram.ext import Application
 
 from reminderbot.handlers import (
+    admin,
     checkin,
     data,
     errors,
@@ -27,6 +28,6 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(UPDATE_ID_GUARD, group=UPDATE_ID_GROUP)  # log lines name the update
     application.add_handlers(fallback.GUARDS, group=-1)
     for module in (start, info, stop, pause, settings, zone, hydration, checkin, history, data,
-                   text, fallback):
+                   admin, text, fallback):
         application.add_handlers(module.HANDLERS)
     application.add_error_handler(errors.on_error)

@@ -19,6 +19,7 @@ from reminderbot.handlers.reply import (
 )
 from reminderbot.handlers.zone import ask_for_zone
 from reminderbot.messaging import Audience
+from reminderbot.partners import start_parameter
 from reminderbot.subscriptions import find_user, opt_in
 
 
@@ -30,7 +31,10 @@ async def start(update: Update, context: BotContext) -> None:
         user = await find_user(session, update.effective_user.id)
     lang = await language_of(update, context)
     if user is None:
-        await reply(update, context, texts.WELCOME, keyboards.consent(runtime.catalog, lang))
+        # A partner's deep link (t.me/<bot>?start=CODE): the code waits in the "yes" button.
+        source = start_parameter(context.args)
+        markup = keyboards.consent(runtime.catalog, lang, source=source)
+        await reply(update, context, texts.WELCOME, markup)
     elif user.status == UserStatus.STOPPED:
         markup = keyboards.consent(runtime.catalog, lang, resume=True)
         await reply(update, context, texts.WELCOME_BACK, markup)
@@ -52,6 +56,7 @@ async def consent_yes(update: Update, context: BotContext) -> None:
             language=telegram_language(update, context),
             now=now,
             planner=runtime.planner,
+            source=keyboards.consent_source(query.data),
         )
     forget_audience(context)
     await query.answer()
@@ -73,6 +78,6 @@ async def consent_no(update: Update, context: BotContext) -> None:
 
 HANDLERS = [
     CommandHandler("start", start, filters=PRIVATE_COMMANDS),
-    CallbackQueryHandler(consent_yes, pattern=f"^{keyboards.CONSENT_YES}$"),
+    CallbackQueryHandler(consent_yes, pattern=keyboards.CONSENT_YES_PATTERN),
     CallbackQueryHandler(consent_no, pattern=f"^{keyboards.CONSENT_NO}$"),
 ]
