@@ -21,6 +21,8 @@ from reminderbot.db.migrate import upgrade
 from reminderbot.db.session import make_engine, make_sessionmaker
 from reminderbot.dispatch import Dispatcher
 from reminderbot.handlers.info import bot_commands
+from reminderbot.maintenance import INTERVAL as MAINTENANCE_INTERVAL
+from reminderbot.maintenance import erase_blocked
 from reminderbot.ratelimit import TelegramRateLimiter
 from reminderbot.runtime import RUNTIME_KEY, Runtime
 from reminderbot.typedtext import load_word_lists
@@ -28,6 +30,8 @@ from reminderbot.typedtext import load_word_lists
 log = logging.getLogger(__name__)
 
 DISPATCH_INTERVAL_SECONDS = 5.0
+# The daily maintenance job first runs this long after the start, then once a day.
+MAINTENANCE_FIRST_SECONDS = 60.0
 DISPATCHER_KEY = "reminderbot.dispatcher"
 
 BotApplication = Application[Any, Any, Any, Any, Any, Any]
@@ -91,6 +95,13 @@ def build_application(
         # A late tick still runs (no grace limit); missed ticks collapse; never two at once.
         job_kwargs={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
     )
+    application.job_queue.run_repeating(
+        _maintenance,
+        interval=MAINTENANCE_INTERVAL,
+        first=MAINTENANCE_FIRST_SECONDS,
+        name="maintenance",
+        job_kwargs={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
+    )
     return application
 
 
@@ -128,6 +139,12 @@ async def _dispatch_tick(context: BotContext) -> None:
     dispatcher = context.bot_data[DISPATCHER_KEY]
     assert isinstance(dispatcher, Dispatcher)
     await dispatcher.tick(context.bot)
+
+
+async def _maintenance(context: BotContext) -> None:
+    runtime = context.runtime
+    await erase_blocked(runtime.sessions, runtime.clock.now(),
+                        runtime.settings.erase_blocked_after_days)
 
 
 async def _post_init(application: BotApplication) -> None:

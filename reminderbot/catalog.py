@@ -4,11 +4,13 @@ Layout: ``messages/sources.yaml`` names the sections of the source document;
 ``messages/<lang>/<topic>.yaml`` maps keys (``<topic>.<name>``) to entries:
 
     start.welcome:
-      source: safe-use          # a section from sources.yaml
+      source: safe-use          # a section from sources.yaml, or a list of them
       text: |
         Hello ...               # Telegram HTML; placeholders as {name}
 
 An entry that rotates has ``variants:`` (a list of texts) instead of ``text:``.
+``{emergency}`` in any text becomes the emergency help of ``messages/emergency.yaml`` for that
+language, when the catalog loads.
 """
 
 from __future__ import annotations
@@ -25,6 +27,14 @@ from typing import Any
 import yaml
 
 from reminderbot import texts
+from reminderbot.emergency import (
+    EMERGENCY_FILE,
+    EmergencyError,
+    EmergencyHelp,
+    emergency_path,
+    for_language,
+    load_emergency,
+)
 from reminderbot.texts import Key
 
 DEFAULT_LANGUAGE = "en"
@@ -45,11 +55,16 @@ class CatalogError(Exception):
 
 @dataclass(frozen=True)
 class Entry:
-    """One catalog entry: its variants (one unless it rotates) and its source section."""
+    """One catalog entry: its variants (one unless it rotates) and its source sections."""
 
     key: str
     variants: tuple[str, ...]
-    source: str
+    sources: tuple[str, ...]
+
+    @property
+    def source(self) -> str:
+        """The first (main) source section."""
+        return self.sources[0]
 
 
 class _TagChecker(HTMLParser):
@@ -94,9 +109,16 @@ def placeholders(text: str) -> set[str]:
 class Catalog:
     """The loaded, checked catalog: renders a key for a language and a variant."""
 
-    def __init__(self, entries: Mapping[str, Mapping[str, Entry]], sources: Mapping[str, str]):
+    def __init__(
+        self,
+        entries: Mapping[str, Mapping[str, Entry]],
+        sources: Mapping[str, str],
+        emergency: Mapping[str, EmergencyHelp] | None = None,
+    ):
         self._entries = entries
         self.sources = sources
+        # The emergency help each language's texts were filled in with (emergency.yaml).
+        self.emergency: Mapping[str, EmergencyHelp] = emergency or {}
 
     @property
     def languages(self) -> list[str]:
@@ -155,9 +177,18 @@ def load_catalog(directory: Path | None = None, keys: Iterable[Key] | None = Non
     languages = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not any(p.name == DEFAULT_LANGUAGE for p in languages):
         raise CatalogError(f"{root}: no {DEFAULT_LANGUAGE}/ folder")
+    try:
+        numbers = load_emergency(emergency_path(root, _shipped_dir()))
+        emergency = {
+            p.name: for_language(numbers, p.name, DEFAULT_LANGUAGE) for p in languages
+        }
+    except EmergencyError as exc:
+        raise CatalogError(str(exc)) from exc
     entries: dict[str, dict[str, Entry]] = {}
     for lang_dir in languages:
-        entries[lang_dir.name] = _load_language(lang_dir, wanted, sources)
+        entries[lang_dir.name] = _load_language(
+            lang_dir, wanted, sources, emergency[lang_dir.name].words()
+        )
     missing = sorted(set(wanted) - set(entries[DEFAULT_LANGUAGE]))
     if missing:
         raise CatalogError(f"message key {missing[0]} is missing from {root / DEFAULT_LANGUAGE}")
@@ -168,7 +199,15 @@ def load_catalog(directory: Path | None = None, keys: Iterable[Key] | None = Non
                 "%d message keys missing in %s/ fall back to %s, e.g. %s",
                 len(gaps), lang, DEFAULT_LANGUAGE, gaps[0],
             )
-    return Catalog(entries, sources)
+    return Catalog(entries, sources, emergency)
+
+
+def _shipped_dir() -> Path:
+    """Where the shipped ``emergency.yaml`` is, for an operator's copy made before it existed."""
+    try:
+        return default_messages_dir()
+    except CatalogError:
+        raise CatalogError(f"{EMERGENCY_FILE} is missing") from None
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -191,7 +230,7 @@ def _load_sources(path: Path) -> dict[str, str]:
 
 
 def _load_language(
-    lang_dir: Path, wanted: Mapping[str, Key], sources: Mapping[str, str]
+    lang_dir: Path, wanted: Mapping[str, Key], sources: Mapping[str, str], emergency: str
 ) -> dict[str, Entry]:
     entries: dict[str, Entry] = {}
     for path in sorted(lang_dir.glob("*.yaml")):
@@ -207,16 +246,28 @@ def _load_language(
             key = wanted.get(name)
             if key is None:
                 raise CatalogError(f"{where}: not a key the bot uses")
-            entries[name] = _parse_entry(key, raw, where, sources)
+            entries[name] = _parse_entry(key, raw, where, sources, emergency)
     return entries
 
 
-def _parse_entry(key: Key, raw: Any, where: str, sources: Mapping[str, str]) -> Entry:
+def _parse_sources(raw: Any, where: str, sources: Mapping[str, str]) -> tuple[str, ...]:
+    """``source:`` is one section id or a list of them, each one of ``sources``."""
+    named = raw if isinstance(raw, list) else [raw]
+    if not named or any(not isinstance(s, str) or s not in sources for s in named):
+        raise CatalogError(
+            f"{where}: 'source' must be one of {sorted(sources)}, or a list of them"
+        )
+    if len(set(named)) != len(named):
+        raise CatalogError(f"{where}: 'source' names a section twice")
+    return tuple(named)
+
+
+def _parse_entry(
+    key: Key, raw: Any, where: str, sources: Mapping[str, str], emergency: str
+) -> Entry:
     if not isinstance(raw, dict):
         raise CatalogError(f"{where}: expected 'source' and 'text' (or 'variants')")
-    source = raw.get("source")
-    if source not in sources:
-        raise CatalogError(f"{where}: 'source' must be one of {sorted(sources)}")
+    named = _parse_sources(raw.get("source"), where, sources)
     if key.rotates:
         variants = raw.get("variants")
         if not isinstance(variants, list) or len(variants) < 2:
@@ -226,6 +277,10 @@ def _parse_entry(key: Key, raw: Any, where: str, sources: Mapping[str, str]) -> 
     for text in variants:
         if not isinstance(text, str) or not text.strip():
             raise CatalogError(f"{where}: empty text")
+    # The operator's emergency help goes in before anything is checked.
+    variants = [text.replace("{" + texts.EMERGENCY_PLACEHOLDER + "}", emergency)
+                for text in variants]
+    for text in variants:
         used = placeholders(text)
         if used != key.params:
             raise CatalogError(
@@ -234,4 +289,4 @@ def _parse_entry(key: Key, raw: Any, where: str, sources: Mapping[str, str]) -> 
         problems = check_html(text)
         if problems:
             raise CatalogError(f"{where}: {problems[0]}")
-    return Entry(key.name, tuple(variants), str(source))
+    return Entry(key.name, tuple(variants), named)

@@ -24,6 +24,7 @@ from telegram.request import HTTPXRequest
 from reminderbot.catalog import Catalog
 from reminderbot.config import Settings
 from reminderbot.db.migrate import alembic_config
+from reminderbot.emergency import EMERGENCY_FILE
 from reminderbot.messagelint import lint
 
 DATABASE_TIMEOUT = 5.0  # seconds to connect and read the migration state
@@ -161,6 +162,14 @@ def operator_warnings(settings: Settings, catalog: Catalog | None) -> list[str]:
     Extend this when a new setting has a default that should not reach production.
     """
     warnings: list[str] = []
+    if catalog is not None:
+        unfilled = [lang for lang in catalog.languages
+                    if lang in catalog.emergency and not catalog.emergency[lang].filled_in]
+        if unfilled:
+            warnings.append(f"messages/{EMERGENCY_FILE} has no emergency number for "
+                            f"{', '.join(unfilled)}: users are told to call \"your local "
+                            "emergency number\"; put in your region's emergency and "
+                            "poison-centre numbers")
     if settings.telegram_bot_token == EXAMPLE_TOKEN:
         warnings.append("TELEGRAM_BOT_TOKEN is still the example from .env.example: put the "
                         "token from @BotFather there")

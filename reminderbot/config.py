@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     symptom_repeat_count: int = Field(default=3, ge=1, le=30)
     symptom_repeat_window: int = Field(default=7, ge=1, le=30)
     log_format: Literal["text", "json"] = "text"
+    # A user who blocked the bot is erased this many days later (0: kept until they /delete).
+    erase_blocked_after_days: int = Field(default=30, ge=0, le=3650)
     # Telegram user ids that may use /stats; comma-separated in the environment.
     admin_user_ids: Annotated[frozenset[int], NoDecode] = frozenset()
 

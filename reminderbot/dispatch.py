@@ -23,7 +23,14 @@ from telegram import Bot, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from reminderbot import keyboards, texts
-from reminderbot.db.models import Schedule, ScheduleKind, ScheduleState, User, UserStatus
+from reminderbot.db.models import (
+    Schedule,
+    ScheduleKind,
+    ScheduleState,
+    StopReason,
+    User,
+    UserStatus,
+)
 from reminderbot.messaging import audience_of, send
 from reminderbot.runtime import Runtime
 from reminderbot.schedule import is_late
@@ -300,7 +307,8 @@ class Dispatcher:
     async def _deactivate(self, due: Due) -> Outcome:
         """The user blocked the bot: handled like /stop."""
         async with self.runtime.sessions.begin() as session:
-            await stop(session, due.user.telegram_user_id, self.runtime.clock.now())
+            await stop(session, due.user.telegram_user_id, self.runtime.clock.now(),
+                       StopReason.BLOCKED)
         await self._release(due, timedelta(0))
         log.info("user deactivated after Telegram refused delivery (schedule %s)", due.schedule_id)
         return Outcome.DEACTIVATED

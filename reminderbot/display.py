@@ -77,5 +77,6 @@ def menu_params(
         "checkin": clock(prefs.checkin_at) if prefs.checkin_at else on_off(False),
         "tolerance": on_off(prefs.tolerance),
         "language": catalog.render(texts.LANGUAGE_NAME, lang),
+        "discreet": on_off(prefs.discreet),
         "next_reminder": upcoming,
     }

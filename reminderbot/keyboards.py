@@ -25,12 +25,19 @@ CONSENT_YES = "consent:yes"
 # a code that is not valid is ignored by the handler, not refused.
 CONSENT_YES_PATTERN = rf"^{CONSENT_YES}(?::.*)?$"
 CONSENT_NO = "consent:no"
-SHOW_SIDEEFFECTS = "show:sideeffects"
+DISCREET_PREFIX = "discreet:"
+DISCREET_PATTERN = rf"^{DISCREET_PREFIX}(on|off)$"
+# /info and /sideeffects: "show:<page>" turns the message to that page.
+SHOW_PREFIX = "show:"
+INFO_PAGES = ("info", "sideeffects", "helps", "tolerance", "gethelp")
+SHOW_PATTERN = rf"^{SHOW_PREFIX}({'|'.join(INFO_PAGES)})$"
 HYDRATION_DONE = "hydration:done"
 CHECKIN_PREFIX = "checkin:"
 CHECKIN_PATTERN = rf"^{CHECKIN_PREFIX}({'|'.join(texts.CHECKIN_ANSWERS)})$"
 TOLERANCE_PREFIX = "tolerance:"
 TOLERANCE_PATTERN = rf"^{TOLERANCE_PREFIX}({'|'.join(texts.TOLERANCE_ANSWERS)})$"
+FLAG_PREFIX = "flag:"
+FLAG_PATTERN = rf"^{FLAG_PREFIX}({'|'.join(texts.RED_FLAGS)})$"
 SNOOZE_PREFIX = "snooze:"
 SNOOZE_PATTERN = rf"^{SNOOZE_PREFIX}(hydration|checkin)$"
 ZONE_PREFIX = "zone:"
@@ -87,11 +94,35 @@ def consent_source(data: str | None) -> str | None:
     return partner_code(data.removeprefix(prefix))
 
 
-def info(catalog: Catalog, lang: str | None) -> InlineKeyboardMarkup:
-    """The button under /info that opens the side effects."""
+def discreet_offer(catalog: Catalog, lang: str | None) -> InlineKeyboardMarkup:
+    """Discreet mode on or off, offered after consent."""
     return InlineKeyboardMarkup(
-        [[_button(catalog, texts.INFO_BUTTON_SIDEEFFECTS, lang, SHOW_SIDEEFFECTS)]]
+        [
+            [
+                _button(catalog, texts.DISCREET_BUTTON_ON, lang, DISCREET_PREFIX + "on"),
+                _button(catalog, texts.DISCREET_BUTTON_OFF, lang, DISCREET_PREFIX + "off"),
+            ]
+        ]
     )
+
+
+_PAGE_BUTTONS = {
+    "info": texts.INFO_BUTTON_BASICS,
+    "sideeffects": texts.INFO_BUTTON_SIDEEFFECTS,
+    "helps": texts.INFO_BUTTON_WHAT_HELPS,
+    "tolerance": texts.INFO_BUTTON_TOLERANCE,
+    "gethelp": texts.INFO_BUTTON_GET_HELP,
+}
+
+
+def info_pages(catalog: Catalog, lang: str | None, current: str) -> InlineKeyboardMarkup:
+    """Under a page of /info or /sideeffects: every other page, "When to see a provider" last."""
+    others = [page for page in INFO_PAGES if page not in (current, "gethelp")]
+    buttons = [_button(catalog, _PAGE_BUTTONS[page], lang, SHOW_PREFIX + page) for page in others]
+    rows = _rows(buttons, 2)
+    if current != "gethelp":
+        rows.append([_button(catalog, texts.INFO_BUTTON_GET_HELP, lang, SHOW_PREFIX + "gethelp")])
+    return InlineKeyboardMarkup(rows)
 
 
 def hydration(catalog: Catalog, lang: str | None) -> InlineKeyboardMarkup:
@@ -114,6 +145,16 @@ def checkin(catalog: Catalog, lang: str | None) -> InlineKeyboardMarkup:
     ]
     snooze = _button(catalog, texts.SNOOZE_BUTTON, lang, SNOOZE_PREFIX + "checkin")
     return InlineKeyboardMarkup([*_rows(buttons, 3), [snooze]])
+
+
+def red_flags(catalog: Catalog, lang: str | None) -> InlineKeyboardMarkup:
+    """What "Something else" opens: the red flags, one to a row (their labels are long)."""
+    return InlineKeyboardMarkup(
+        [
+            [_button(catalog, texts.RED_FLAG_BUTTONS[code], lang, FLAG_PREFIX + code)]
+            for code in texts.RED_FLAGS
+        ]
+    )
 
 
 def tolerance(catalog: Catalog, lang: str | None) -> InlineKeyboardMarkup:
@@ -194,6 +235,7 @@ def settings_menu(catalog: Catalog, lang: str | None) -> InlineKeyboardMarkup:
         (texts.SETTINGS_BUTTON_HYDRATION, "hyd"),
         (texts.SETTINGS_BUTTON_CHECKIN, "chk"),
         (texts.SETTINGS_BUTTON_LANGUAGE, "lang"),
+        (texts.SETTINGS_BUTTON_DISCREET, "disc"),
         (texts.SETTINGS_BUTTON_CLOSE, "close"),
     )
     buttons = [_button(catalog, key, lang, SETTINGS_PREFIX + page) for key, page in pages]

@@ -12,11 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from reminderbot.chart import HistoryDay
 from reminderbot.db.models import CheckinAnswer, HydrationDay, User
 from reminderbot.preferences import Planner
-from reminderbot.texts import CHECKIN_ANSWERS, TOLERANCE_ANSWERS
+from reminderbot.texts import CHECKIN_ANSWERS, RED_FLAGS, TOLERANCE_ANSWERS
 
 # Answers that report a symptom (not "fine"): the ones whose repetition is worth a word.
 SYMPTOMS = tuple(code for code in CHECKIN_ANSWERS if code != "fine")
 TOLERANCE_CODE = "tolerance_{}"
+RED_FLAG_CODE = "flag_{}"  # e.g. flag_severe: at most 16 characters, like every answer code
 # A suggestion to see a provider about a repeated symptom comes at most this often.
 SUGGESTION_INTERVAL = timedelta(days=7)
 HISTORY_DAYS = 14
@@ -96,6 +97,13 @@ async def record_tolerance(session: AsyncSession, user: User, answer: str, now: 
     session.add(
         CheckinAnswer(user_id=user.id, answered_at=now, answer=TOLERANCE_CODE.format(answer))
     )
+
+
+async def record_red_flag(session: AsyncSession, user: User, flag: str, now: datetime) -> None:
+    """Store a red flag picked after "Something else", as a code (never any text)."""
+    if flag not in RED_FLAGS or flag == "other":
+        raise ValueError("unknown red flag")
+    session.add(CheckinAnswer(user_id=user.id, answered_at=now, answer=RED_FLAG_CODE.format(flag)))
 
 
 async def history(

@@ -74,6 +74,7 @@ EXAMPLES: dict[str, Example] = {
     "checkin": Example("10:00", _LABEL),
     "tolerance": Example("on", _LABEL),
     "language": Example("English", _LABEL),
+    "discreet": Example("off", _LABEL),
     "status": Example("reminders on", _LABEL),
     "symptom": Example("headache", _LABEL),
     "symptoms": Example("headache 2, nausea 1", ", ".join([_LABEL + " 999"] * 6)),

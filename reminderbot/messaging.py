@@ -1,7 +1,9 @@
 """The one way to render and send a message to a user: their language, the catalog key.
 
 Handlers (through ``handlers.reply``) and the dispatcher both come here, so a user's stored
-language (and, later, their discreet setting) applies to everything the bot says.
+language applies to everything the bot says, and their discreet setting to everything it sends
+on its own (the dispatcher's audience is ``audience_of(user)``; a handler's answers are never
+discreet, as the user just asked for them).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from telegram.error import BadRequest
 
 from reminderbot.catalog import Catalog
 from reminderbot.db.models import User
-from reminderbot.texts import Key
+from reminderbot.texts import Key, discreet_of
 
 log = logging.getLogger(__name__)
 
@@ -26,18 +28,26 @@ class Audience:
 
     chat_id: int
     language: str
+    # Discreet mode: a key with a discreet wording is sent in that wording.
+    discreet: bool = False
 
 
 def audience_of(user: User) -> Audience:
-    """A stored user's audience: their chat and their chosen language."""
-    return Audience(user.chat_id, user.language)
+    """A stored user's audience: their chat, their chosen language and their discreet setting."""
+    return Audience(user.chat_id, user.language, bool(user.discreet))
+
+
+def wording(audience: Audience, key: Key) -> Key:
+    """The key whose text ``audience`` reads: the discreet one where there is one and it applies."""
+    discreet = discreet_of(key) if audience.discreet else None
+    return discreet if discreet is not None else key
 
 
 def render(
     catalog: Catalog, audience: Audience, key: Key, variant: int = 0, /, **params: object
 ) -> str:
     """The text of ``key`` for ``audience``, as Telegram HTML."""
-    return catalog.render(key, audience.language, variant, **params)
+    return catalog.render(wording(audience, key), audience.language, variant, **params)
 
 
 async def send(

@@ -1,8 +1,8 @@
 """The one owner of a user's preferences: it validates them, stores them and re-plans the rows.
 
-Zone, waking window, hydration frequency, check-in time, the weekly tolerance question and
-language are changed only here, each change in the caller's transaction together with the
-re-plan of every recurring row, so the very next reminder follows it.
+Zone, waking window, hydration frequency, check-in time, the weekly tolerance question,
+language and discreet mode are changed only here, each change in the caller's transaction
+together with the re-plan of every recurring row, so the very next reminder follows it.
 """
 
 from __future__ import annotations
@@ -108,6 +108,7 @@ class Preferences:
     checkin_at: time | None  # None: the daily check-in is off
     tolerance: bool
     language: str
+    discreet: bool
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,7 @@ class Change:
     checkin_on: bool | None = None
     tolerance_on: bool | None = None
     language: str | None = None
+    discreet: bool | None = None  # what the bot sends on its own names no substance or symptom
 
 
 async def recurring_rows(session: AsyncSession, user: User) -> dict[str, Schedule]:
@@ -159,6 +161,7 @@ def preferences_of(user: User, rows: dict[str, Schedule], planner: Planner) -> P
         checkin_at=checkin.at_time if checkin.state == ScheduleState.ON else None,
         tolerance=rows[ScheduleKind.TOLERANCE].state == ScheduleState.ON,
         language=user.language,
+        discreet=bool(user.discreet),
     )
 
 
@@ -212,6 +215,8 @@ async def change_preferences(
         tolerance.state = ScheduleState.ON if change.tolerance_on else ScheduleState.OFF
     if change.language is not None:
         user.language = change.language
+    if change.discreet is not None:
+        user.discreet = change.discreet
     replan(user, rows, planner, now)
     await session.flush()
     return preferences_of(user, rows, planner)

@@ -11,7 +11,15 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reminderbot.clock import Clock
-from reminderbot.db.models import Base, Schedule, ScheduleKind, ScheduleState, User, UserStatus
+from reminderbot.db.models import (
+    Base,
+    Schedule,
+    ScheduleKind,
+    ScheduleState,
+    StopReason,
+    User,
+    UserStatus,
+)
 from reminderbot.preferences import (
     Planner,
     Preferences,
@@ -73,6 +81,7 @@ async def opt_in(
     user.paused_until = None
     user.consented_at = now
     user.stopped_at = None
+    user.stop_reason = None
     await session.flush()
     rows = await recurring_rows(session, user)
     tolerance = rows[ScheduleKind.TOLERANCE]
@@ -93,13 +102,22 @@ def _plan(user: User, rows: dict[str, Schedule], planner: Planner) -> Plan:
     )
 
 
-async def stop(session: AsyncSession, telegram_user_id: int, now: datetime) -> int | None:
-    """End every reminder of a user, keeping their settings; return their row id, or None."""
+async def stop(
+    session: AsyncSession,
+    telegram_user_id: int,
+    now: datetime,
+    reason: StopReason = StopReason.USER,
+) -> int | None:
+    """End every reminder of a user, keeping their settings; return their row id, or None.
+
+    ``reason`` BLOCKED (Telegram refused delivery) has the data erased after a grace period.
+    """
     user = await find_user(session, telegram_user_id)
     if user is None or user.status == UserStatus.STOPPED:
         return None
     user.status = UserStatus.STOPPED
     user.stopped_at = now
+    user.stop_reason = reason
     user.paused_until = None
     await drop_one_shots(session, user)
     return user.id

@@ -131,7 +131,9 @@ CHECKIN_OTHER_QUESTION = _key("checkin.other_question")
 RED_FLAGS = ("severe", "more", "stopping", "ask", "other")
 RED_FLAG_BUTTONS = {code: _key(f"checkin.button_flag_{code}") for code in RED_FLAGS}
 # "severe" answers with urgent.emergency, "other" with checkin.reply_other.
-RED_FLAG_REPLIES = {code: _key(f"checkin.reply_flag_{code}") for code in ("more", "stopping", "ask")}
+RED_FLAG_REPLIES = {
+    code: _key(f"checkin.reply_flag_{code}") for code in ("more", "stopping", "ask")
+}
 
 # zone.yaml
 ZONE_ASK = _key("zone.ask", "timezone")

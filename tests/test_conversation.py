@@ -34,8 +34,11 @@ async def test_consent_turns_reminders_on_and_says_when(bot: BotUnderTest) -> No
         "Daily check-in: 10:00",
         "Times are in UTC. Send /stop at any time to end everything.",
     ]
-    # The user has no zone yet: the bot asks where they are, with the default until then.
-    question = bot.chat()[-1]
+    # The user has no zone yet: the bot asks where they are, with the default until then;
+    # then it offers discreet mode.
+    question, offer = bot.chat()[-2:]
+    assert offer.plain_text.splitlines()[0] == "Discreet mode?"
+    assert offer.button_texts() == ["🔒 Turn it on", "Leave it off"]
     assert question.plain_text.splitlines()[-1] == "Until then, times are in UTC."
     assert question.reply_markup == {
         "keyboard": [[{"text": "📍 Share my location", "request_location": True}]],
@@ -63,13 +66,16 @@ async def test_info_has_the_facts_and_a_button_to_side_effects(bot: BotUnderTest
     for fact in ("Mitragyna speciosa", "mitragynine", "7-hydroxymitragynine", "opioid receptors",
                  "tolerance", "healthcare provider", "not medical advice"):
         assert fact.lower() in text.lower(), fact
-    [side_effects], _ = await bot.press(info, "Side effects")
-    assert "headache" in side_effects.plain_text.lower()
+    replies, _ = await bot.press(info, "Side effects")
+    assert replies == []  # the same message turns to the side effects
+    assert "headache" in info.plain_text.lower()
 
 
 async def test_sideeffects_says_what_helps_and_when_to_call_for_help(bot: BotUnderTest) -> None:
     [reply] = await bot.send("/sideeffects")
     text = reply.plain_text.lower()
+    await bot.press(reply, "What helps")  # the rest is one button away, in the same message
+    text += reply.plain_text.lower()
     for point in ("headache", "dehydrat", "nausea", "sweating", "anxiety", "tolerance", "water",
                   "pre-existing", "medication", "emergency number", "not medical advice"):
         assert point in text, point

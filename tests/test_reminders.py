@@ -67,7 +67,8 @@ async def test_checkin_answer_gets_guidance_and_is_stored_as_a_code(bot: BotUnde
 async def test_something_else_points_to_a_provider_and_emergency_help(bot: BotUnderTest) -> None:
     await bot.opt_in()
     _, [question] = await bot.at(START.replace(hour=10))
-    [reply], _ = await bot.press(question, "Something else")
+    await bot.press(question, "Something else")  # opens the red flags in place
+    [reply], _ = await bot.press(question, "None of these")
     text = reply.plain_text.lower()
     assert "healthcare provider" in text and "emergency number" in text
 
@@ -179,10 +180,11 @@ async def test_the_dispatch_job_sends_on_its_own(api: BotAPIStandIn, database_ur
     try:
         await harness.opt_in()
         harness.clock.set(NINE)
-        [*_, reminder] = await api.wait_for_messages(harness.user.id, 4)
+        # welcome, confirmation, zone question, discreet-mode offer, one reminder
+        [*_, reminder] = await api.wait_for_messages(harness.user.id, 5)
         assert reminder.button_texts() == HYDRATION_BUTTONS
         await asyncio.sleep(0.5)  # several more ticks: still exactly one reminder
-        assert len(api.messages_to(harness.user.id)) == 4
+        assert len(api.messages_to(harness.user.id)) == 5
     finally:
         await harness.stop()
 
@@ -226,8 +228,8 @@ async def test_two_dispatchers_never_send_the_same_reminder_twice(bot: BotUnderT
     assert sum(r.counts[Outcome.SENT] for r in reports) == len(users)
     for user in users:
         assert [m.button_texts() for m in bot.api.messages_to(user.id)][-1] == HYDRATION_BUTTONS
-        # welcome, confirmation, zone question, one reminder
-        assert len(bot.api.messages_to(user.id)) == 4
+        # welcome, confirmation, zone question, discreet-mode offer, one reminder
+        assert len(bot.api.messages_to(user.id)) == 5
 
 
 async def test_stop_while_a_reminder_is_on_its_way_confirms_after_it(bot: BotUnderTest) -> None:
@@ -270,4 +272,5 @@ async def test_one_broken_row_does_not_stop_the_others(bot: BotUnderTest) -> Non
     assert reminder.button_texts() == HYDRATION_BUTTONS
     assert report.counts[Outcome.FAILED] == 1 and report.counts[Outcome.SENT] == 1
     # The broken one failed before anything was sent: nothing half-done, nothing to repeat.
-    assert len(bot.api.messages_to(other.id)) == 3  # welcome, confirmation, zone question
+    # welcome, confirmation, zone question, discreet-mode offer
+    assert len(bot.api.messages_to(other.id)) == 4

@@ -1,4 +1,5 @@
-"""The check-in: its answer buttons, the weekly tolerance question, and /checkin."""
+"""The check-in: its answer buttons, the red flags behind "Something else", the weekly
+tolerance question, and /checkin."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from reminderbot import keyboards, texts
 from reminderbot.context import BotContext
 from reminderbot.db.models import UserStatus
 from reminderbot.handlers.filters import PRIVATE_COMMANDS
-from reminderbot.handlers.reply import drop_buttons, language_of, reply
-from reminderbot.logbook import record_checkin, record_tolerance
+from reminderbot.handlers.reply import drop_buttons, language_of, replace, reply
+from reminderbot.logbook import record_checkin, record_red_flag, record_tolerance
 from reminderbot.subscriptions import find_user
 
 # Someone who stopped keeps their history but stores nothing new.
@@ -18,11 +19,48 @@ _RECORDING = (UserStatus.ACTIVE, UserStatus.PAUSED)
 
 
 async def answer(update: Update, context: BotContext) -> None:
+    """A check-in answer, stored and answered; "Something else" opens the red flags instead."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    code = query.data.removeprefix(keyboards.CHECKIN_PREFIX)
+    if code != "other":
+        await _record_answer(update, context, code)
+        return
+    await query.answer()
+    # Nothing is stored yet: the red flags take the place of the answers, in place.
+    lang = await language_of(update, context)
+    await replace(update, context, texts.CHECKIN_OTHER_QUESTION,
+                  keyboards.red_flags(context.runtime.catalog, lang))
+
+
+async def red_flag(update: Update, context: BotContext) -> None:
+    """One of the red flags: the emergency text at once, or the guidance and the provider notes."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    code = query.data.removeprefix(keyboards.FLAG_PREFIX)
+    if code == "other":  # "None of these": the plain "Something else" answer
+        await _record_answer(update, context, code)
+        return
+    runtime = context.runtime
+    assert update.effective_user is not None
+    async with runtime.sessions.begin() as session:
+        user = await find_user(session, update.effective_user.id)
+        if user is not None and user.status in _RECORDING:
+            await record_red_flag(session, user, code, runtime.clock.now())
+    await query.answer()
+    await drop_buttons(update)
+    if code == "severe":
+        await reply(update, context, texts.URGENT_EMERGENCY)
+        return
+    await reply(update, context, texts.RED_FLAG_REPLIES[code])
+    await reply(update, context, texts.PROVIDER)
+
+
+async def _record_answer(update: Update, context: BotContext, code: str) -> None:
     """Store the answer code and reply with its guidance (and a word on a repeated symptom)."""
     runtime = context.runtime
     query = update.callback_query
-    assert query is not None and query.data is not None and update.effective_user is not None
-    code = query.data.removeprefix(keyboards.CHECKIN_PREFIX)
+    assert query is not None and update.effective_user is not None
     repeated = None
     async with runtime.sessions.begin() as session:
         user = await find_user(session, update.effective_user.id)
@@ -68,5 +106,6 @@ async def checkin_now(update: Update, context: BotContext) -> None:
 HANDLERS = [
     CommandHandler("checkin", checkin_now, filters=PRIVATE_COMMANDS),
     CallbackQueryHandler(answer, pattern=keyboards.CHECKIN_PATTERN),
+    CallbackQueryHandler(red_flag, pattern=keyboards.FLAG_PATTERN),
     CallbackQueryHandler(tolerance_answer, pattern=keyboards.TOLERANCE_PATTERN),
 ]

@@ -1,4 +1,8 @@
-"""/info, /sideeffects, /provider and /help: guidance any time, for anyone, nothing stored."""
+"""/info, /sideeffects, /provider and /help: guidance any time, for anyone, nothing stored.
+
+/info and /sideeffects open one message whose buttons turn it, in place, to the other pages
+(side effects, what helps, tolerance, when to see a provider): each page fits on a phone.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,8 @@ from reminderbot import keyboards, texts
 from reminderbot.catalog import Catalog
 from reminderbot.context import BotContext
 from reminderbot.handlers.filters import PRIVATE_COMMANDS
-from reminderbot.handlers.reply import language_of, reply
+from reminderbot.handlers.reply import language_of, replace, reply
+from reminderbot.texts import Key
 
 # The command menu Telegram shows, in the order of /help.
 COMMANDS = (
@@ -35,17 +40,41 @@ def bot_commands(catalog: Catalog, language: str | None = None) -> list[BotComma
     return [BotCommand(name, catalog.label(key, language)) for name, key in COMMANDS]
 
 
+# The text of each page a "show:<page>" button turns the message to.
+PAGES: dict[str, Key] = {
+    "info": texts.INFO,
+    "sideeffects": texts.SIDEEFFECTS,
+    "helps": texts.SIDEEFFECTS_WHAT_HELPS,
+    "tolerance": texts.INFO_TOLERANCE,
+    "gethelp": texts.INFO_GET_HELP,
+}
+
+
+async def _first_page(update: Update, context: BotContext, page: str) -> None:
+    markup = keyboards.info_pages(context.runtime.catalog, await language_of(update, context),
+                                  page)
+    await reply(update, context, PAGES[page], markup)
+
+
 async def info(update: Update, context: BotContext) -> None:
-    """What kratom is, tolerance, side effects, when to see a provider."""
-    markup = keyboards.info(context.runtime.catalog, await language_of(update, context))
-    await reply(update, context, texts.INFO, markup)
+    """What kratom is, in short; the buttons lead to the rest."""
+    await _first_page(update, context, "info")
 
 
 async def sideeffects(update: Update, context: BotContext) -> None:
-    """Side effects and what helps."""
-    if update.callback_query is not None:
-        await update.callback_query.answer()
-    await reply(update, context, texts.SIDEEFFECTS)
+    """The possible side effects, in short; the buttons lead to what helps and the rest."""
+    await _first_page(update, context, "sideeffects")
+
+
+async def show_page(update: Update, context: BotContext) -> None:
+    """A page button: the same message now shows that page, with buttons to the others."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    page = query.data.removeprefix(keyboards.SHOW_PREFIX)
+    await query.answer()
+    markup = keyboards.info_pages(context.runtime.catalog, await language_of(update, context),
+                                  page)
+    await replace(update, context, PAGES[page], markup)
 
 
 async def provider(update: Update, context: BotContext) -> None:
@@ -63,5 +92,5 @@ HANDLERS = [
     CommandHandler("sideeffects", sideeffects, filters=PRIVATE_COMMANDS),
     CommandHandler("provider", provider, filters=PRIVATE_COMMANDS),
     CommandHandler("help", help_command, filters=PRIVATE_COMMANDS),
-    CallbackQueryHandler(sideeffects, pattern=f"^{keyboards.SHOW_SIDEEFFECTS}$"),
+    CallbackQueryHandler(show_page, pattern=keyboards.SHOW_PATTERN),
 ]

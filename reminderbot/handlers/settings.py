@@ -29,7 +29,7 @@ from reminderbot.texts import Key
 
 # set:<page> or set:<page>:<value>[:<value>]
 _DATA = re.compile(
-    r"^set:(?:(?P<page>menu|zone|wake|hyd|chk|lang|close|tol)"
+    r"^set:(?:(?P<page>menu|zone|wake|hyd|chk|lang|close|tol|disc)"
     r"|ws:(?P<ws>\d{4})|we:(?P<we_start>\d{4}):(?P<we>\d{4})"
     r"|hyd:(?P<hyd>[0-4])|chk:(?P<chk>\d{4}|off)|lang:(?P<lang>[a-z]{2}))$"
 )
@@ -101,6 +101,8 @@ async def settings_button(update: Update, context: BotContext) -> None:
             rows = await recurring_rows(session, user)
             tolerance = preferences_of(user, rows, runtime.planner).tolerance
             change = Change(tolerance_on=not tolerance)
+        if match["page"] == "disc":
+            change = Change(discreet=not user.discreet)
         if change is not None:
             try:
                 await change_preferences(session, user, change, runtime.planner,

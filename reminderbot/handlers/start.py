@@ -13,13 +13,16 @@ from reminderbot.handlers.filters import PRIVATE_COMMANDS
 from reminderbot.handlers.reply import (
     drop_buttons,
     forget_audience,
+    label,
     language_of,
+    replace,
     reply,
     telegram_language,
 )
 from reminderbot.handlers.zone import ask_for_zone
 from reminderbot.messaging import Audience
 from reminderbot.partners import start_parameter
+from reminderbot.preferences import Change, change_preferences
 from reminderbot.subscriptions import find_user, opt_in
 
 
@@ -49,6 +52,7 @@ async def consent_yes(update: Update, context: BotContext) -> None:
     assert query is not None and tg_user is not None and chat is not None
     now = runtime.clock.now()
     async with runtime.sessions.begin() as session:
+        first_time = await find_user(session, tg_user.id) is None
         plan = await opt_in(
             session,
             telegram_user_id=tg_user.id,
@@ -66,6 +70,26 @@ async def consent_yes(update: Update, context: BotContext) -> None:
                 **plan_params(runtime.catalog, audience.language, plan, now))
     if plan.preferences.zone_is_default:
         await ask_for_zone(update, context)
+    if first_time:
+        await reply(update, context, texts.DISCREET_OFFER,
+                    keyboards.discreet_offer(runtime.catalog, audience.language))
+
+
+async def discreet_chosen(update: Update, context: BotContext) -> None:
+    """The answer to the discreet-mode offer: stored, and the offer turns into what was chosen."""
+    runtime = context.runtime
+    query = update.callback_query
+    assert query is not None and update.effective_user is not None
+    on = query.data == keyboards.DISCREET_PREFIX + "on"
+    async with runtime.sessions.begin() as session:
+        user = await find_user(session, update.effective_user.id)
+        if user is None:
+            await query.answer(await label(update, context, texts.BUTTON_EXPIRED))
+            return
+        await change_preferences(session, user, Change(discreet=on), runtime.planner,
+                                 runtime.clock.now())
+    await query.answer()
+    await replace(update, context, texts.DISCREET_ON if on else texts.DISCREET_OFF)
 
 
 async def consent_no(update: Update, context: BotContext) -> None:
@@ -80,4 +104,5 @@ HANDLERS = [
     CommandHandler("start", start, filters=PRIVATE_COMMANDS),
     CallbackQueryHandler(consent_yes, pattern=keyboards.CONSENT_YES_PATTERN),
     CallbackQueryHandler(consent_no, pattern=f"^{keyboards.CONSENT_NO}$"),
+    CallbackQueryHandler(discreet_chosen, pattern=keyboards.DISCREET_PATTERN),
 ]
