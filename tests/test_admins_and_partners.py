@@ -162,8 +162,8 @@ async def test_a_deep_link_records_the_partner(bot: BotUnderTest) -> None:
     assert welcome.plain_text == (await bot.send("/start", STRANGER))[0].plain_text
     assert welcome.buttons == [[("Yes, remind me", "consent:yes:clinic-a"),
                                 ("Just information", "consent:no")]]
-    [confirmation, _zone_question], _ = await bot.press(welcome, "Yes, remind me")
-    assert confirmation.plain_text.startswith("Reminders are on.")
+    replies, _ = await bot.press(welcome, "Yes, remind me")
+    assert replies[0].plain_text.startswith("Reminders are on.")
     assert await stored_source(bot, bot.user) == "clinic-a"
     _, document = await bot.send("/mydata")
     assert document.document is not None
@@ -178,17 +178,18 @@ async def test_a_deep_link_records_the_partner(bot: BotUnderTest) -> None:
 async def test_a_bad_code_is_ignored(bot: BotUnderTest, start: str) -> None:
     [welcome] = await bot.send(start)
     assert welcome.buttons[0][0] == ("Yes, remind me", "consent:yes")
-    [confirmation, _], _ = await bot.press(welcome, "Yes, remind me")
-    assert confirmation.plain_text.startswith("Reminders are on.")
+    replies, _ = await bot.press(welcome, "Yes, remind me")
+    assert replies[0].plain_text.startswith("Reminders are on.")
     assert await stored_source(bot, bot.user) is None
 
 
 async def test_forged_consent_data_still_opts_in_without_a_source(bot: BotUnderTest) -> None:
     [welcome] = await bot.send("/start")
+    before = len(bot.chat())
     query = await bot.api.send_callback_data(bot.user, welcome, "consent:yes:<b>x</b>")
     await bot.api.wait_for_callback_answer(query)
     await bot.api.wait_until_idle(quiet=0.15)
-    assert bot.chat()[-2].plain_text.startswith("Reminders are on.")
+    assert bot.chat()[before].plain_text.startswith("Reminders are on.")
     assert await stored_source(bot, bot.user) is None
 
 
