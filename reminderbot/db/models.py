@@ -112,6 +112,8 @@ class User(Base):
     stop_reason: Mapped[str | None] = mapped_column(String(8))
     # The partner code of the link the user first opted in through (partners.py), if any.
     source: Mapped[str | None] = mapped_column(String(32))
+    # Reminders Telegram refused for good, in a row (reset by a sent one): 3 pause the user.
+    failures_in_a_row: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     schedules: Mapped[list[Schedule]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
@@ -181,6 +183,25 @@ class CheckinAnswer(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     answered_at: Mapped[datetime] = mapped_column(UTCDateTime)
     answer: Mapped[str] = mapped_column(String(16))
+
+
+class Prompt(Base):
+    """A message the bot sent that asks for a button press (a reminder, a check-in, the
+    tolerance question): a press counts only on one of these, of its kind, and only once."""
+
+    __tablename__ = "prompts"
+    __table_args__ = (
+        UniqueConstraint("chat_id", "message_id"),
+        Index("ix_prompts_user_id", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(16))  # a ScheduleKind
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class DeliveryCount(Base):
