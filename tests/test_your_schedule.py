@@ -290,7 +290,7 @@ async def test_a_spanish_speaker_gets_everything_in_spanish(bot: BotUnderTest) -
     ana = FakeUser(id=34001, language_code="es-MX")
     [welcome] = await bot.send("/start", ana)
     assert welcome.button_texts() == ["Sí, recuérdame", "Solo información"]
-    [confirmation, question], _ = await bot.press(welcome, "Sí, recuérdame", ana)
+    [confirmation, question, offer], _ = await bot.press(welcome, "Sí, recuérdame", ana)
     assert lines(confirmation) == [
         "Recordatorios activados.",
         "Te llegará un recordatorio de agua cada 3 horas dentro de tu horario del día, "
@@ -300,6 +300,7 @@ async def test_a_spanish_speaker_gets_everything_in_spanish(bot: BotUnderTest) -
         "Las horas van en la zona UTC. Envía /stop cuando quieras para terminarlo todo.",
     ]
     assert question.reply_markup is not None
+    assert offer.button_texts() == ["🔒 Activarlo", "Dejarlo desactivado"]
     _, [reminder] = await bot.at(NINE, ana)
     assert reminder.button_texts() == ["Hecho 💧", "Posponer 30 min"]
     [thanks], _ = await bot.press(reminder, "Hecho 💧", ana)
