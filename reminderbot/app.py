@@ -25,6 +25,7 @@ from reminderbot.maintenance import INTERVAL as MAINTENANCE_INTERVAL
 from reminderbot.maintenance import erase_blocked
 from reminderbot.ratelimit import TelegramRateLimiter
 from reminderbot.runtime import RUNTIME_KEY, Runtime
+from reminderbot.telegramhttp import TelegramRequest
 from reminderbot.typedtext import load_word_lists
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,8 @@ def build_application(
         .token(settings.require_token())
         .base_url(settings.telegram_api_base_url)
         .base_file_url(file_url_for(settings.telegram_api_base_url))
+        # Deliberate timeouts; a call is retried only when it never reached Telegram.
+        .request(TelegramRequest())
         .rate_limiter(TelegramRateLimiter(chat_interval=chat_interval))
         .context_types(CONTEXT_TYPES)
         .post_init(_post_init)

@@ -4,6 +4,11 @@ Safe to run in several processes at once: a claim is an expiring lease written i
 UPDATE (with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL), so each due row goes to one sender.
 A row is advanced right after Telegram confirms the send, so a restart repeats nothing
 that was confirmed sent and loses nothing that was not.
+
+Exactly once, as far as Telegram allows (it has no idempotency key): a send that may have
+reached Telegram (the answer was lost) counts as sent ("uncertain") and is never repeated;
+only a send known not to have happened is tried again (``telegramhttp``). The row update
+after a send is retried on a fresh connection until it lands or the lease is about to end.
 """
 
 from __future__ import annotations
@@ -13,14 +18,17 @@ import logging
 import os
 import socket
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from time import monotonic
 from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select, update
-from telegram import Bot, InlineKeyboardMarkup
-from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import Bot, InlineKeyboardMarkup, Message
+from telegram.error import TelegramError
 
 from reminderbot import keyboards, texts
 from reminderbot.db.models import (
@@ -31,17 +39,26 @@ from reminderbot.db.models import (
     User,
     UserStatus,
 )
+from reminderbot.dbretry import write_until
 from reminderbot.messaging import audience_of, send
+from reminderbot.prompts import record_prompt
 from reminderbot.runtime import Runtime
 from reminderbot.schedule import is_late
 from reminderbot.stats import record_tick
-from reminderbot.subscriptions import stop
+from reminderbot.subscriptions import pause, stop
+from reminderbot.telegramhttp import CallFailure, Failure, failure_of
 from reminderbot.texts import Key
 
 log = logging.getLogger(__name__)
 
-# How long a claim holds: longer than a batch takes to send at Telegram's 30 messages a second.
-LEASE = timedelta(minutes=2)
+# How long a claim holds: a slice's wait in the rate limiter, a send with its timeouts and
+# retries (under a minute), then up to a few minutes to record it while the database recovers.
+LEASE = timedelta(minutes=5)
+# The row update after a send gives up this long before the lease ends (then another worker
+# may claim the row; the update never races it).
+LEASE_MARGIN = timedelta(seconds=20)
+# This many reminders refused for good in a row (for one user) pause their reminders.
+REFUSALS_BEFORE_PAUSE = 3
 # After a failed send (network, 5xx) the row waits this long before it is tried again.
 RETRY_BACKOFF = timedelta(seconds=30)
 # Within one due time, what a person answers goes first: check-ins before water nudges.
@@ -56,10 +73,14 @@ class Outcome(StrEnum):
     """What happened to one claimed reminder."""
 
     SENT = "sent"
+    # The answer was lost after the request was written: counted as sent, never repeated.
+    UNCERTAIN = "uncertain"
     SKIPPED_LATE = "skipped_late"
     RETRY = "retry"
     DEACTIVATED = "deactivated"
-    FAILED = "failed"  # a bug or bad data: logged; the lease runs out and it is tried again
+    # Refused by Telegram for good (logged with its reason; the row moves to its next slot),
+    # or a bug or bad data (logged; the lease runs out and it is tried again).
+    FAILED = "failed"
 
 
 @dataclass(frozen=True)
@@ -238,44 +259,67 @@ class Dispatcher:
             return Outcome.SKIPPED_LATE
         key, markup, variant = self.message_for(due)
         try:
-            await send(
+            message = await send(
                 bot, self.runtime.catalog, audience_of(due.user), key, markup, variant
             )
-        except Forbidden:
-            return await self._deactivate(due)
-        except BadRequest as exc:
-            if "chat not found" in exc.message.lower():
-                return await self._deactivate(due)
-            log.error("reminder %s refused by Telegram: %s", due.schedule_id, exc.message)
-            await self._release(due, RETRY_BACKOFF)
-            return Outcome.RETRY
-        except RetryAfter as exc:
-            retry = exc.retry_after
-            await self._release(
-                due, retry if isinstance(retry, timedelta) else timedelta(seconds=retry)
-            )
-            return Outcome.RETRY
         except TelegramError as exc:
-            log.warning(
-                "reminder %s not sent (%s); will retry", due.schedule_id, type(exc).__name__
-            )
-            await self._release(due, RETRY_BACKOFF)
-            return Outcome.RETRY
-        await self._advance(due, following, sent=True)
+            return await self._not_delivered(due, following, failure_of(exc))
+        await self._advance(due, following, sent=True, message=message)
         return Outcome.SENT
 
-    async def _advance(self, due: Due, following: datetime | None, *, sent: bool) -> None:
-        """Record the outcome and move the row on: to its next slot, or done if one-shot."""
+    async def _not_delivered(
+        self, due: Due, following: datetime | None, failure: CallFailure
+    ) -> Outcome:
+        """What a failed send means: see ``telegramhttp.Failure``. Reasons are short codes."""
+        if failure.kind == Failure.UNREACHABLE:
+            return await self._deactivate(due)
+        if failure.kind == Failure.MAYBE_SENT:
+            log.warning("reminder %s may have been sent (%s): counted as sent, not repeated",
+                        due.schedule_id, failure.reason)
+            await self._advance(due, following, sent=True)
+            return Outcome.UNCERTAIN
+        if failure.kind == Failure.REFUSED:
+            log.warning("reminder %s refused by Telegram (%s): not retried, moved on",
+                        due.schedule_id, failure.reason)
+            await self._advance(due, following, sent=False, refused=True)
+            return Outcome.FAILED
+        log.warning("reminder %s not sent (%s); will retry", due.schedule_id, failure.reason)
+        await self._release(due, failure.retry_after or RETRY_BACKOFF)
+        return Outcome.RETRY
+
+    async def _write(
+        self, due: Due, work: Callable[[AsyncSession], Awaitable[None]]
+    ) -> None:
+        """Run a write about ``due`` in its own transaction, on a fresh connection after a
+        lost one, until it lands or the lease is about to end."""
+        now = self.runtime.clock.now()
+        lease_end = due.schedule.claimed_until or now + LEASE
+        left = (lease_end - LEASE_MARGIN - now).total_seconds()
+        await write_until(self.runtime.sessions, work, deadline=monotonic() + left,
+                          what=f"reminder {due.schedule_id}")
+
+    async def _advance(
+        self,
+        due: Due,
+        following: datetime | None,
+        *,
+        sent: bool,
+        message: Message | None = None,
+        refused: bool = False,
+    ) -> None:
+        """Record the outcome and move the row on: to its next slot, or done if one-shot.
+
+        ``sent`` with the ``message`` Telegram confirmed (its buttons then count, see
+        ``prompts``), or without one (uncertain); ``refused``: Telegram refused it for good.
+        """
         now = self.runtime.clock.now()
         counter = Schedule.sent_count if sent else Schedule.skipped_count
         # A re-plan that came in meanwhile (a settings change, /pause) changed next_due_at:
         # it wins, and only the claim is released.
         unchanged = Schedule.next_due_at == due.due_at
-        values: dict[str, Any] = {
-            "claimed_until": None,
-            "claimed_by": None,
-            counter.key: counter + 1,
-        }
+        values: dict[str, Any] = {"claimed_until": None, "claimed_by": None}
+        if not refused:
+            values[counter.key] = counter + 1
         if following is None:
             values["state"] = case((unchanged, ScheduleState.DONE), else_=Schedule.state)
         else:
@@ -286,17 +330,53 @@ class Dispatcher:
             )
         if sent:
             values["last_sent_at"] = now
-        async with self.runtime.sessions.begin() as session:
-            await session.execute(
+
+        async def write(session: AsyncSession) -> None:
+            moved = await session.execute(
                 update(Schedule)
                 .where(Schedule.id == due.schedule_id, Schedule.claimed_by == self.worker_id)
                 .values(values)
                 .execution_options(synchronize_session=False)
             )
+            if message is not None:
+                await record_prompt(session, due.user.id, message.chat_id, message.message_id,
+                                    due.schedule.kind, now)
+                if due.user.failures_in_a_row:
+                    await session.execute(
+                        update(User).where(User.id == due.user.id).values(failures_in_a_row=0)
+                    )
+            # Counted only with the row's own update: a repeated write counts nothing twice.
+            if refused and getattr(moved, "rowcount", 0) == 1:
+                await self._count_refusal(session, due, now)
+
+        await self._write(due, write)
+
+    async def _count_refusal(self, session: AsyncSession, due: Due, now: datetime) -> None:
+        """One more refused reminder in a row for the user; the third pauses them (logged once).
+
+        Their reminders would only be refused again (a message Telegram cannot take in their
+        language, say); /resume turns them back on.
+        """
+        failures = await session.scalar(
+            update(User)
+            .where(User.id == due.user.id)
+            .values(failures_in_a_row=User.failures_in_a_row + 1)
+            .returning(User.failures_in_a_row)
+        )
+        if failures is None or failures < REFUSALS_BEFORE_PAUSE:
+            return
+        user = await session.get(User, due.user.id)
+        if user is None or user.status != UserStatus.ACTIVE:
+            return
+        await pause(session, user, None, self.runtime.planner, now)
+        user.failures_in_a_row = 0
+        log.warning("reminders paused: %d refused in a row by Telegram (schedule %s)",
+                    failures, due.schedule_id)
 
     async def _release(self, due: Due, wait: timedelta) -> None:
         """Give the row back, not to be claimed again for ``wait``."""
-        async with self.runtime.sessions.begin() as session:
+
+        async def write(session: AsyncSession) -> None:
             await session.execute(
                 update(Schedule)
                 .where(Schedule.id == due.schedule_id, Schedule.claimed_by == self.worker_id)
@@ -304,11 +384,16 @@ class Dispatcher:
                 .execution_options(synchronize_session=False)
             )
 
+        await self._write(due, write)
+
     async def _deactivate(self, due: Due) -> Outcome:
-        """The user blocked the bot: handled like /stop."""
-        async with self.runtime.sessions.begin() as session:
+        """The user blocked the bot (or the chat is gone): handled like /stop."""
+
+        async def write(session: AsyncSession) -> None:
             await stop(session, due.user.telegram_user_id, self.runtime.clock.now(),
                        StopReason.BLOCKED)
+
+        await self._write(due, write)
         await self._release(due, timedelta(0))
         log.info("user deactivated after Telegram refused delivery (schedule %s)", due.schedule_id)
         return Outcome.DEACTIVATED

@@ -11,6 +11,7 @@ from reminderbot.app import DISPATCHER_KEY
 from reminderbot.clock import ManualClock
 from reminderbot.db.models import CheckinAnswer, HydrationDay, User
 from reminderbot.dispatch import RETRY_BACKOFF, Dispatcher, Outcome
+from reminderbot.telegramhttp import ATTEMPTS
 from reminderbot.testing.botapi import BotAPIStandIn, FakeUser
 from tests.conftest import START, BotUnderTest, bot_settings
 
@@ -120,7 +121,8 @@ async def test_429_is_waited_out_and_sent_once(bot: BotUnderTest) -> None:
 
 async def test_server_error_is_retried_later_and_sent_once(bot: BotUnderTest) -> None:
     await bot.opt_in()
-    bot.api.fail_next("sendMessage", status=502, chat_id=bot.user.id)
+    # Every attempt of the call fails (a single 502 is tried again at once: see the next test).
+    bot.api.fail_next("sendMessage", status=502, chat_id=bot.user.id, times=ATTEMPTS)
     assert await bot.dispatcher.earliest_due() == NINE
     report, sent = await bot.at(NINE)
     assert report.counts[Outcome.RETRY] == 1 and sent == []
@@ -131,6 +133,16 @@ async def test_server_error_is_retried_later_and_sent_once(bot: BotUnderTest) ->
     assert report.counts[Outcome.SENT] == 1 and len(sent) == 1
     report, sent = await bot.at(NINE + timedelta(minutes=2))
     assert sent == []
+
+
+async def test_one_server_error_is_tried_again_at_once(bot: BotUnderTest) -> None:
+    await bot.opt_in()
+    bot.api.fail_next("sendMessage", status=500, chat_id=bot.user.id)
+    report, [reminder] = await bot.at(NINE)
+    assert report.counts[Outcome.SENT] == 1 and reminder.button_texts() == HYDRATION_BUTTONS
+    statuses = [c.status for c in bot.api.calls
+                if c.method == "sendMessage" and c.params.get("chat_id") == bot.user.id]
+    assert statuses[-2:] == [500, 200]
 
 
 async def test_restart_loses_nothing_and_repeats_nothing(bot: BotUnderTest) -> None:

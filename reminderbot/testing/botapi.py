@@ -264,6 +264,17 @@ class _Failure:
     times: int
 
 
+@dataclass
+class _NetworkFault:
+    """A call carried out, then answered ``delay`` seconds late (``None``: never; the
+    connection is dropped instead)."""
+
+    method: str
+    chat_id: int | None
+    times: int
+    delay: float | None
+
+
 def _u16(text: str) -> int:
     """Length in UTF-16 code units, the unit of Telegram's entity offsets."""
     return len(text.encode("utf-16-le")) // 2
@@ -530,11 +541,12 @@ class BotAPIStandIn:
         self._next_callback_id = 1
         self._by_key: dict[tuple[int, int], SentMessage] = {}
         self._user_messages: dict[tuple[int, int], JSONDict] = {}
-        self._open_callbacks: dict[str, SentMessage] = {}
+        self._open_callbacks: dict[str, SentMessage | None] = {}  # None: an inline message
         self._files: dict[str, tuple[str, UploadedFile]] = {}  # file_id -> (kind, file)
         self._chats: dict[int, JSONDict] = {}
         self._blocked: set[int] = set()
         self._failures: list[_Failure] = []
+        self._network_faults: list[_NetworkFault] = []
         self._subscribers: list[Callable[[StandInEvent], None]] = []
         self._in_flight = 0
         self._last_activity = 0.0
@@ -738,6 +750,27 @@ class BotAPIStandIn:
         )
         return query_id
 
+    async def send_inline_callback(
+        self, user: FakeUser, data: str, *, inline_message_id: str = "AAAAAInlineMsg01"
+    ) -> str:
+        """``user`` presses a button with ``data`` on a message sent in inline mode: the callback
+        query has an ``inline_message_id`` and no ``message``.  Returns the query id."""
+        query_id = str(self._next_callback_id)
+        self._next_callback_id += 1
+        self._open_callbacks[query_id] = None
+        self._enqueue(
+            {
+                "callback_query": {
+                    "id": query_id,
+                    "from": self._user_json(user),
+                    "inline_message_id": inline_message_id,
+                    "chat_instance": f"{user.id * 7 + 1000003}",
+                    "data": data,
+                }
+            }
+        )
+        return query_id
+
     # ------------------------------------------------------------------ observing
 
     @property
@@ -850,6 +883,62 @@ class BotAPIStandIn:
         """Undo :meth:`block`."""
         self._blocked.discard(chat_id)
 
+    # ------------------------------------------------------------------ network faults
+
+    def answer_late(
+        self, method: str, *, delay: float, chat_id: int | None = None, times: int = 1
+    ) -> None:
+        """Carry out the next ``times`` calls of ``method`` (only those for ``chat_id`` if
+        given), then hold their answers for ``delay`` seconds, as a slow Telegram does: a
+        client whose read timeout is shorter gives up on a call that did happen."""
+        self._network_faults.append(_NetworkFault(method.lower(), chat_id, times, delay))
+
+    def drop_after(self, method: str, *, chat_id: int | None = None, times: int = 1) -> None:
+        """Carry out the next ``times`` calls of ``method`` (only those for ``chat_id`` if
+        given), then close the connection without an answer (the client sees the server
+        disconnect: it cannot tell whether the call happened)."""
+        self._network_faults.append(_NetworkFault(method.lower(), chat_id, times, None))
+
+    async def refuse_connections(self) -> None:
+        """Drop the connection before any request: stop listening, so that connecting is
+        refused (as when Telegram cannot be reached), and close the open connections once
+        their current answer is written, so that every later call must connect anew.
+
+        Nothing reaches the stand-in until :meth:`accept_connections`.
+        """
+        runner = self._runner
+        if runner is None or runner.server is None:
+            raise RuntimeError("the stand-in is not running")
+        for site in list(runner.sites):
+            await site.stop()
+        for connection in list(runner.server.connections):
+            # aiohttp has no public "idle": a connection with no request in progress is
+            # closed at once (close() alone would leave it open), a busy one after its answer.
+            if getattr(connection, "_current_request", None) is None and connection.transport:
+                connection.transport.close()
+            else:
+                connection.close()
+        await asyncio.sleep(0.01)  # the client sees the idle connections closed before its call
+
+    async def accept_connections(self) -> None:
+        """Listen again on the same port after :meth:`refuse_connections`."""
+        runner = self._runner
+        if runner is None:
+            raise RuntimeError("the stand-in is not running")
+        if not runner.sites:
+            await web.TCPSite(runner, self._host, self._port).start()
+
+    def _network_fault(self, method: str, params: JSONDict) -> _NetworkFault | None:
+        """The late answer or dropped connection due for this call, if any (used up)."""
+        chat_id = params.get("chat_id")
+        for fault in self._network_faults:
+            if fault.method == method and fault.chat_id in (None, chat_id):
+                fault.times -= 1
+                if fault.times <= 0:
+                    self._network_faults.remove(fault)
+                return fault
+        return None
+
     # ------------------------------------------------------------------ HTTP plumbing
 
     async def _handle(self, request: web.Request) -> web.Response:
@@ -892,6 +981,16 @@ class BotAPIStandIn:
         self.calls.append(ApiCall(method, params, status))
         _log.debug("stand-in answered %s with %d", method, status)
         self._notify()
+        fault = self._network_fault(method.lower(), params) if status == 200 else None
+        if fault is not None and fault.delay is None and request.transport is not None:
+            request.transport.close()  # carried out, but the answer never leaves
+        elif fault is not None and fault.delay is not None:
+            self._in_flight += 1  # still busy until the late answer is written (or given up)
+            try:
+                await asyncio.sleep(fault.delay)
+            finally:
+                self._in_flight -= 1
+                self._touch()
         return web.json_response(body, status=status)
 
     async def _read_params(self, request: web.Request) -> JSONDict:
@@ -1119,12 +1218,12 @@ class BotAPIStandIn:
 
     async def _answer_callback_query(self, params: JSONDict) -> bool:
         query_id = str(params.get("callback_query_id", ""))
-        message = self._open_callbacks.pop(query_id, None)
-        if message is None:
+        if query_id not in self._open_callbacks:
             raise _ApiError(
                 400,
                 "Bad Request: query is too old and response timeout expired or query ID is invalid",
             )
+        message = self._open_callbacks.pop(query_id)
         text = params.get("text")
         text = str(text) if text else None
         if text is not None and len(text) > MAX_CALLBACK_ANSWER_LENGTH:
