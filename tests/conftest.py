@@ -108,6 +108,9 @@ class BotUnderTest:
 
     async def stop(self) -> None:
         if self._stack is not None:
+            # Leave while a long poll waits, not while its answer is on the way: PTB would
+            # lose its polling connection and its last getUpdates fail with a pool timeout.
+            await self.api.wait_for_poll(timeout=3, margin=0.25)
             await self._stack.aclose()
             self._stack = None
 

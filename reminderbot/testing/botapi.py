@@ -552,6 +552,10 @@ class BotAPIStandIn:
         self._last_activity = 0.0
         self._poll_generation = 0
         self._waiting_polls = 0  # getUpdates calls waiting for an update right now
+        self._poll_deadlines: dict[int, float] = {}  # waiting poll's generation -> its timeout
+        self._held_chats: dict[int, asyncio.Event] = {}  # chat -> set when released
+        self._holding: list[int] = []  # chat ids of the calls being held now
+        self._hold_counts: dict[int, int] = {}  # chat -> how many more calls to hold
         self._allowed_updates: frozenset[str] | None = None
         self._methods: dict[str, Callable[[JSONDict], Awaitable[Any]]] = {
             "getme": self._get_me,
@@ -600,6 +604,8 @@ class BotAPIStandIn:
         if self._runner is None:
             return
         self._stopping = True
+        for held in self._held_chats.values():
+            held.set()  # held calls are answered before the server goes
         self._notify()
         runner, self._runner = self._runner, None
         await runner.cleanup()
@@ -835,22 +841,88 @@ class BotAPIStandIn:
                 async with asyncio.timeout(min(wait, deadline - now)):
                     await changed.wait()
 
-    async def wait_for_poll(self, *, timeout: float = 10.0) -> bool:
+    async def wait_for_poll(self, *, timeout: float = 10.0, margin: float | None = None) -> bool:
         """Wait until a ``getUpdates`` long poll that began after this call is waiting for
-        updates; ``False`` if none did in time.
+        updates; ``False`` if none did in time.  With ``margin``, a poll already waiting that
+        has at least ``margin`` seconds left before its timeout will do (no wait for a new one).
 
         Stopping the bot then cancels a poll that is waiting, not one whose answer is on its
         way: PTB's ``Updater.stop`` can lose its one polling connection in that case, and its
         last ``getUpdates`` fails with a pool timeout.
         """
         generation = self._poll_generation
-        return await self._wait(
-            lambda: self._poll_generation != generation and self._waiting_polls > 0, timeout
-        )
+        loop = asyncio.get_running_loop()
+
+        def waiting() -> bool:
+            if margin is not None and any(
+                deadline - loop.time() >= margin for deadline in self._poll_deadlines.values()
+            ):
+                return True
+            return self._poll_generation != generation and self._waiting_polls > 0
+
+        return await self._wait(waiting, timeout)
 
     def subscribe(self, callback: Callable[[StandInEvent], None]) -> None:
         """Call ``callback`` synchronously for every :class:`StandInEvent`."""
         self._subscribers.append(callback)
+
+    # ------------------------------------------------------------------ slow chats, raw updates
+
+    def hold(self, chat_id: int, *, calls: int | None = None) -> None:
+        """Hold every call addressed to ``chat_id`` (sends, edits, ...) unanswered and not yet
+        carried out, as a slow connection to that one user would, until :meth:`release`.
+        With ``calls``, only the next that many are held; later ones go through."""
+        self._held_chats.setdefault(chat_id, asyncio.Event())
+        if calls is not None:
+            self._hold_counts[chat_id] = calls
+
+    def release(self, chat_id: int) -> None:
+        """Carry out and answer the calls held for ``chat_id``; later ones go through."""
+        held = self._held_chats.pop(chat_id, None)
+        self._hold_counts.pop(chat_id, None)
+        if held is not None:
+            held.set()
+
+    def held_calls(self, chat_id: int) -> int:
+        """How many calls to ``chat_id`` are being held right now."""
+        return self._holding.count(chat_id)
+
+    async def _wait_while_held(self, method: str, params: JSONDict) -> None:
+        chat_id = params.get("chat_id")
+        held = self._held_chats.get(chat_id) if isinstance(chat_id, int) else None
+        if held is None or method not in _CHAT_METHODS:
+            return
+        assert isinstance(chat_id, int)
+        left = self._hold_counts.get(chat_id)
+        if left is not None:
+            if left <= 0:
+                return
+            self._hold_counts[chat_id] = left - 1
+        self._holding.append(chat_id)
+        self._notify()
+        try:
+            await held.wait()
+        finally:
+            self._holding.remove(chat_id)
+
+    def deliver_update(self, update: JSONDict) -> int:
+        """Deliver any raw update dict (its ``update_id`` is assigned); return the update id.
+
+        For updates the acting-as-a-user methods do not make (forged or unusual ones)."""
+        update_id = self._next_update_id
+        self._enqueue({key: value for key, value in update.items() if key != "update_id"})
+        return update_id
+
+    def conflict_polls(self, times: int = 1) -> None:
+        """Answer the next ``times`` ``getUpdates`` calls with 409 Conflict, as Telegram does
+        while another bot instance polls with the same token."""
+        self.fail_next(
+            "getUpdates",
+            status=409,
+            description="Conflict: terminated by other getUpdates request; make sure that "
+            "only one bot instance is running",
+            times=times,
+        )
 
     # ------------------------------------------------------------------ Telegram's errors
 
@@ -960,6 +1032,7 @@ class BotAPIStandIn:
             if handler is None:
                 raise _ApiError(404, "Not Found: method not found")
             self._check_injected(method.lower(), params)
+            await self._wait_while_held(method.lower(), params)
             status, body = 200, {"ok": True, "result": await handler(params)}
         except _ApiError as error:
             status, body = error.status, error.envelope()
@@ -1068,6 +1141,7 @@ class BotAPIStandIn:
         generation = self._poll_generation
         if not self._updates and timeout > 0 and not self._stopping:
             self._waiting_polls += 1
+            self._poll_deadlines[generation] = asyncio.get_running_loop().time() + timeout
             self._notify()
             try:
                 await self._wait(
@@ -1080,6 +1154,7 @@ class BotAPIStandIn:
                 )
             finally:
                 self._waiting_polls -= 1
+                self._poll_deadlines.pop(generation, None)
             if self._poll_generation != generation and not self._stopping:
                 raise _ApiError(
                     409,
