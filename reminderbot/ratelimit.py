@@ -1,58 +1,234 @@
-"""Telegram's sending limits: 30 messages a second overall, one a second per chat.
+"""Telegram's sending limits, with people first: 30 messages a second overall, one a second per
+chat, 20 a minute per group, and replies to people ahead of queued reminders.
 
-PTB's ``AIORateLimiter`` keeps the overall and per-group limits and waits out ``RetryAfter``;
-it has no limit per private chat, so this wraps it with one (for ``send*`` methods only).
+Every request that names a chat takes a turn: at most one every 1/30 s overall (so no second
+carries more than 30), and for ``send*`` methods at most one per ``chat_interval`` in each chat.
+Turns go to the reply lane first; the bulk lane (reminders) gets the turns no reply wants. So a
+reply waits at most for the sends already handed to the network, never for queued reminders.
+
+A send is bulk when it is made with ``rate_limit_args=Lane.BULK`` or inside :func:`bulk_sends`
+(the dispatcher); anything else is a reply. A bulk send to a chat that stopped meanwhile (see
+:mod:`reminderbot.inflight`) is dropped when its turn comes, with :class:`ChatStopped`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Callable, Coroutine, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
 from typing import Any
 
 from aiolimiter import AsyncLimiter
 from telegram._utils.types import JSONDict
-from telegram.ext import AIORateLimiter, BaseRateLimiter
+from telegram.error import NetworkError, RetryAfter
+from telegram.ext import BaseRateLimiter
+
+from reminderbot.inflight import SendGate
+
+log = logging.getLogger(__name__)
 
 OVERALL_PER_SECOND = 30
-# Beyond this many idle per-chat limiters, the idle ones are dropped (as PTB does for groups).
-_MAX_IDLE_CHATS = 1024
+GROUP_PER_MINUTE = 20
+# How often a send that Telegram answered with 429 (RetryAfter) is tried again.
+MAX_RETRIES = 2
+# Turns come 1 % slower than the limit, so that any second, as Telegram sees it (a first
+# answer a few milliseconds slower than the rest), still carries at most the limit.
+_SLACK = 1.01
+# Beyond this many chats, the ones whose pause has passed are forgotten.
+_MAX_CHATS = 1024
 
 
-def telegram_limits(max_retries: int = 2) -> AIORateLimiter:
-    """PTB's limiter, smoothed so that no single second carries more than 30 messages.
+class Lane(StrEnum):
+    """Who waits for whom: replies to people first, then bulk sends (reminders)."""
 
-    A bucket of 30 per second would let 60 through in the first second (a full bucket, then
-    the refill); a bucket of one refilled every 1/30 s keeps every one-second window at 30.
+    REPLY = "reply"
+    BULK = "bulk"
+
+
+# The lane of sends made in this context (the dispatcher sets BULK around its sends).
+SENDING_LANE: ContextVar[Lane] = ContextVar("reminderbot_sending_lane", default=Lane.REPLY)
+
+
+@contextlib.contextmanager
+def bulk_sends() -> Iterator[None]:
+    """Mark every send made inside (and in tasks started inside) as bulk."""
+    token = SENDING_LANE.set(Lane.BULK)
+    try:
+        yield
+    finally:
+        SENDING_LANE.reset(token)
+
+
+class ChatStopped(NetworkError):
+    """A queued reminder was dropped: its chat stopped reminders before the send went out.
+
+    A ``NetworkError`` without an HTTP cause: to a caller, a send known not to have happened.
     """
-    return AIORateLimiter(
-        overall_max_rate=1, overall_time_period=1 / OVERALL_PER_SECOND, max_retries=max_retries
-    )
+
+    def __init__(self) -> None:
+        super().__init__("the user stopped reminders; not sent")
 
 
-class TelegramRateLimiter(BaseRateLimiter[int]):
-    """``AIORateLimiter`` plus at most one message per ``chat_interval`` seconds in each chat."""
+@dataclass(eq=False)
+class _Waiter:
+    future: asyncio.Future[None]
+    chat_id: int | None  # the chat whose one-a-second pause applies, if any
+    stop_check: int | None  # a bulk send's chat: dropped if it stopped meanwhile
 
-    def __init__(self, inner: AIORateLimiter | None = None, *, chat_interval: float = 1.0):
-        self._inner = inner if inner is not None else telegram_limits()
-        self._chat_interval = chat_interval
-        self._chats: dict[int, AsyncLimiter] = {}
+
+class _Turns:
+    """Hands out turns to send: evenly spaced overall, spaced per chat, reply lane first."""
+
+    def __init__(self, per_second: float, chat_interval: float, gate: SendGate | None) -> None:
+        self.per_second = per_second
+        self.chat_interval = chat_interval
+        self.gate = gate
+        self._next = 0.0  # loop time from which the next turn may be given
+        self._paused_until = 0.0  # after a 429, nobody sends before this
+        self._chat_next: dict[int, float] = {}  # chat -> loop time of its next turn
+        self._lanes: dict[Lane, deque[_Waiter]] = {Lane.REPLY: deque(), Lane.BULK: deque()}
+        self._timer: asyncio.TimerHandle | None = None
+
+    @property
+    def interval(self) -> float:
+        """Seconds between two turns overall."""
+        return _SLACK / self.per_second
+
+    def waiting(self, lane: Lane) -> int:
+        """How many sends of ``lane`` wait for a turn."""
+        return sum(1 for w in self._lanes[lane] if not w.future.done())
+
+    async def take(self, lane: Lane, chat_id: int | None, stop_check: int | None) -> None:
+        """Wait for a turn; raises ChatStopped for a bulk send whose chat stopped meanwhile."""
+        loop = asyncio.get_running_loop()
+        waiter = _Waiter(loop.create_future(), chat_id, stop_check)
+        self._lanes[lane].append(waiter)
+        self._serve()
+        try:
+            await waiter.future
+        except asyncio.CancelledError:
+            if waiter.future.done() and not waiter.future.cancelled():
+                self.release(stop_check)  # a turn given just as the caller gave up
+            self._serve()
+            raise
+
+    def pause(self, seconds: float) -> None:
+        """Telegram asked to wait (429): nobody sends for ``seconds``."""
+        until = asyncio.get_running_loop().time() + seconds
+        self._paused_until = max(self._paused_until, until)
+
+    def _ready(self, waiter: _Waiter, now: float) -> bool:
+        return waiter.chat_id is None or self._chat_next.get(waiter.chat_id, 0.0) <= now
+
+    def _pick(self, now: float) -> _Waiter | None:
+        """The first waiter whose chat may be sent to, replies first; drops stopped ones."""
+        for lane in (Lane.REPLY, Lane.BULK):
+            queue = self._lanes[lane]
+            for waiter in list(queue):
+                if waiter.future.done():  # cancelled while waiting
+                    queue.remove(waiter)
+                    continue
+                stopped = (
+                    waiter.stop_check is not None
+                    and self.gate is not None
+                    and self.gate.is_stopped(waiter.stop_check)
+                )
+                if stopped:
+                    queue.remove(waiter)
+                    waiter.future.set_exception(ChatStopped())
+                    continue
+                if self._ready(waiter, now):
+                    queue.remove(waiter)
+                    return waiter
+        return None
+
+    def _serve(self) -> None:
+        """Give every turn that is due now; set a timer for the next one."""
+        loop = asyncio.get_running_loop()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        while True:
+            now = loop.time()
+            start = max(self._next, self._paused_until)
+            if now < start:
+                if self.waiting(Lane.REPLY) or self.waiting(Lane.BULK):
+                    self._timer = loop.call_at(start, self._serve)
+                return
+            waiter = self._pick(now)
+            if waiter is None:
+                wake = [self._chat_next[w.chat_id] for q in self._lanes.values() for w in q
+                        if w.chat_id is not None and w.chat_id in self._chat_next]
+                if wake:
+                    self._timer = loop.call_at(min(wake), self._serve)
+                return
+            # Keep the even spacing through a burst (a late timer does not cost a turn);
+            # after an idle spell, count from now.
+            idle = now - self._next >= self.interval
+            self._next = (now if idle else self._next) + self.interval
+            if waiter.chat_id is not None:
+                self._forget_idle_chats(now)
+                self._chat_next[waiter.chat_id] = now + self.chat_interval
+            if waiter.stop_check is not None and self.gate is not None:
+                self.gate.begin(waiter.stop_check)  # on the wire from now: /stop waits for it
+            waiter.future.set_result(None)
+
+    def _forget_idle_chats(self, now: float) -> None:
+        if len(self._chat_next) > _MAX_CHATS:
+            for chat_id, at in list(self._chat_next.items()):
+                if at <= now:
+                    del self._chat_next[chat_id]
+
+    def release(self, stop_check: int | None) -> None:
+        """A send that took a turn came back."""
+        if stop_check is not None and self.gate is not None:
+            self.gate.end(stop_check)
+
+
+class TelegramRateLimiter(BaseRateLimiter[Lane]):
+    """Telegram's limits with a reply lane ahead of a bulk lane (see the module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        chat_interval: float = 1.0,
+        per_second: float = OVERALL_PER_SECOND,
+        gate: SendGate | None = None,
+        max_retries: int = MAX_RETRIES,
+    ) -> None:
+        self._turns = _Turns(per_second, chat_interval, gate)
+        self._max_retries = max_retries
+        self._groups: dict[int | str, AsyncLimiter] = {}
+
+    @property
+    def gate(self) -> SendGate | None:
+        """Where stop marks and sends on the wire are kept (None: no stop checks)."""
+        return self._turns.gate
+
+    def waiting(self, lane: Lane) -> int:
+        """How many sends of ``lane`` wait for their turn right now."""
+        return self._turns.waiting(lane)
 
     async def initialize(self) -> None:
-        """Nothing to set up beyond the inner limiter."""
-        await self._inner.initialize()
+        """Nothing to set up."""
 
     async def shutdown(self) -> None:
-        """Nothing to tear down beyond the inner limiter."""
-        await self._inner.shutdown()
+        """Nothing to tear down."""
 
-    def _chat_limiter(self, chat_id: int) -> AsyncLimiter:
-        limiter = self._chats.get(chat_id)
+    def _group_limiter(self, group: int | str) -> AsyncLimiter:
+        limiter = self._groups.get(group)
         if limiter is None:
-            if len(self._chats) > _MAX_IDLE_CHATS:
-                for key, idle in list(self._chats.items()):
-                    if idle.has_capacity(1):
-                        del self._chats[key]
-            limiter = self._chats[chat_id] = AsyncLimiter(1, self._chat_interval)
+            if len(self._groups) > _MAX_CHATS:
+                for key, idle in list(self._groups.items()):
+                    if idle.has_capacity(idle.max_rate):
+                        del self._groups[key]
+            limiter = self._groups[group] = AsyncLimiter(GROUP_PER_MINUTE, 60)
         return limiter
 
     async def process_request(
@@ -62,15 +238,31 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
         kwargs: dict[str, Any],
         endpoint: str,
         data: dict[str, Any],
-        rate_limit_args: int | None,
+        rate_limit_args: Lane | None,
     ) -> bool | JSONDict | list[JSONDict]:
-        """Wait for the chat's turn (new messages only), then for the overall limits."""
+        """Wait for a turn (requests that name a chat), send, and retry after a 429."""
         chat_id = data.get("chat_id")
-        if self._chat_interval > 0 and endpoint.startswith("send") and isinstance(chat_id, int):
-            async with self._chat_limiter(chat_id):
-                return await self._inner.process_request(
-                    callback, args, kwargs, endpoint, data, rate_limit_args
-                )
-        return await self._inner.process_request(
-            callback, args, kwargs, endpoint, data, rate_limit_args
-        )
+        if chat_id is None:  # getUpdates, answerCallbackQuery, ...: not limited
+            return await callback(*args, **kwargs)
+        lane = rate_limit_args if isinstance(rate_limit_args, Lane) else SENDING_LANE.get()
+        private = isinstance(chat_id, int) and chat_id > 0
+        spaced = chat_id if isinstance(chat_id, int) and endpoint.startswith("send") else None
+        if not self._turns.chat_interval:
+            spaced = None
+        stop_check = chat_id if lane is Lane.BULK and private else None
+        group = None if private else self._group_limiter(chat_id)
+        for attempt in range(self._max_retries + 1):
+            async with group if group is not None else contextlib.nullcontext():
+                await self._turns.take(lane, spaced, stop_check)
+                try:
+                    return await callback(*args, **kwargs)
+                except RetryAfter as exc:
+                    if attempt == self._max_retries:
+                        raise
+                    wait = exc.retry_after
+                    seconds = wait.total_seconds() if isinstance(wait, timedelta) else wait
+                    log.info("Telegram asked to slow down; pausing sends for %.1f s", seconds)
+                    self._turns.pause(seconds + 0.1)
+                finally:
+                    self._turns.release(stop_check)
+        raise AssertionError("unreachable")  # pragma: no cover
