@@ -20,13 +20,16 @@ from reminderbot.context import CONTEXT_TYPES, BotContext
 from reminderbot.db.migrate import upgrade
 from reminderbot.db.session import make_engine, make_sessionmaker
 from reminderbot.dispatch import Dispatcher
+from reminderbot.errorlog import ERRORS_KEY, NetworkErrorLog
 from reminderbot.handlers.info import bot_commands
+from reminderbot.inflight import SENDS_KEY, SendGate
 from reminderbot.maintenance import INTERVAL as MAINTENANCE_INTERVAL
 from reminderbot.maintenance import erase_blocked
 from reminderbot.ratelimit import TelegramRateLimiter
 from reminderbot.runtime import RUNTIME_KEY, Runtime
 from reminderbot.telegramhttp import TelegramRequest
 from reminderbot.typedtext import load_word_lists
+from reminderbot.updates import FLOOD_ANSWER, FLOOD_GROUP, FloodWatch, PerChatUpdateProcessor
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +75,9 @@ def build_application(
     ``chat_interval`` is the least time between two messages to one chat (Telegram: 1 s).
     """
     runtime = build_runtime(settings, catalog=catalog, clock=clock)
+    sends = SendGate()
+    # Flood windows count in the bot's own time, so that tests move them with the clock.
+    flood = FloodWatch(clock=lambda: runtime.clock.now().timestamp())
     application: BotApplication = (
         ApplicationBuilder()
         .token(settings.require_token())
@@ -79,15 +85,23 @@ def build_application(
         .base_file_url(file_url_for(settings.telegram_api_base_url))
         # Deliberate timeouts; a call is retried only when it never reached Telegram.
         .request(TelegramRequest())
-        .rate_limiter(TelegramRateLimiter(chat_interval=chat_interval))
+        .rate_limiter(TelegramRateLimiter(chat_interval=chat_interval, gate=sends))
+        # Many users at once, each user's updates in order; floods answered once, then cut.
+        .concurrent_updates(PerChatUpdateProcessor(flood))
         .context_types(CONTEXT_TYPES)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
         .build()
     )
-    dispatcher = Dispatcher(runtime)
+    dispatcher = Dispatcher(runtime, sends=sends)
+    errors = NetworkErrorLog()
     application.bot_data[RUNTIME_KEY] = runtime
     application.bot_data[DISPATCHER_KEY] = dispatcher
+    application.bot_data[SENDS_KEY] = sends
+    application.bot_data[ERRORS_KEY] = errors
+    application.add_handler(FLOOD_ANSWER, group=FLOOD_GROUP)
+    # Before handlers.errors.on_error: polling and network errors end here as one line.
+    application.add_error_handler(errors.on_error)
     handlers.register(application)
     assert application.job_queue is not None
     application.job_queue.run_repeating(
@@ -118,11 +132,15 @@ async def running(application: BotApplication, *, poll_timeout: int = 10) -> Asy
     assert application.post_init is not None and application.updater is not None
     try:
         await application.post_init(application)
+        errors = application.bot_data[ERRORS_KEY]
+        assert isinstance(errors, NetworkErrorLog)
         await application.updater.start_polling(
             poll_interval=0,
             timeout=poll_timeout,
             drop_pending_updates=False,
             allowed_updates=Update.ALL_TYPES,
+            # One line per polling error (PTB backs off between tries, up to 30 s).
+            error_callback=errors.polling_error,
         )
         await application.start()
         try:
