@@ -17,7 +17,7 @@ import asyncio
 import logging
 import os
 import socket
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -40,8 +40,11 @@ from reminderbot.db.models import (
     UserStatus,
 )
 from reminderbot.dbretry import write_until
+from reminderbot.errorlog import RepeatedErrors, is_network_error
+from reminderbot.inflight import SendGate
 from reminderbot.messaging import audience_of, send
 from reminderbot.prompts import record_prompt
+from reminderbot.ratelimit import bulk_sends
 from reminderbot.runtime import Runtime
 from reminderbot.schedule import is_late
 from reminderbot.stats import record_tick
@@ -61,6 +64,10 @@ LEASE_MARGIN = timedelta(seconds=20)
 REFUSALS_BEFORE_PAUSE = 3
 # After a failed send (network, 5xx) the row waits this long before it is tried again.
 RETRY_BACKOFF = timedelta(seconds=30)
+# Reminders go to the rate limiter this many at a time, each slice re-checked just before.
+SLICE_SIZE = 30
+# Slices in the rate limiter at once: one queued while one sends, so it never runs dry.
+SLICES_AHEAD = 2
 # Within one due time, what a person answers goes first: check-ins before water nudges.
 _KIND_ORDER = case(
     (Schedule.kind == ScheduleKind.CHECKIN, 0),
@@ -102,6 +109,14 @@ class Due:
         return self.schedule.next_due_at
 
 
+@dataclass(frozen=True)
+class _Slice:
+    """Reminders handed to the rate limiter together, and their outcomes to come."""
+
+    dues: list[Due]
+    outcomes: asyncio.Future[list[Outcome | BaseException]]
+
+
 @dataclass
 class TickReport:
     """Counts of one tick, by outcome."""
@@ -117,40 +132,118 @@ class TickReport:
 class Dispatcher:
     """Claims due schedule rows in batches, sends them through the bot, and advances them."""
 
-    def __init__(self, runtime: Runtime, *, batch_size: int = 500, worker_id: str | None = None):
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        batch_size: int = 500,
+        slice_size: int = SLICE_SIZE,
+        worker_id: str | None = None,
+        sends: SendGate | None = None,
+    ):
         self.runtime = runtime
         self.batch_size = batch_size
+        self.slice_size = slice_size
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        # Stop marks and sends on the wire, shared with /stop and the rate limiter.
+        self.sends = sends
+        self.errors = RepeatedErrors(log)
 
     async def tick(self, bot: Bot) -> TickReport:
-        """Send every reminder due now, batch after batch; return what happened."""
+        """Send every reminder due now, batch after batch; return what happened.
+
+        A claimed batch goes to the rate limiter a slice at a time, as bulk sends (replies to
+        people go first), at most ``SLICES_AHEAD`` slices at once. Just before a slice goes,
+        its users are read again (one query): a user who stopped or paused meanwhile is
+        skipped and their rows released.
+        """
         report = TickReport()
         by_kind: Counter[tuple[str, str]] = Counter()  # for the statistics
-        while True:
-            batch = await self.claim(self.runtime.clock.now())
-            outcomes = await asyncio.gather(
-                *(self.deliver(bot, due) for due in batch), return_exceptions=True
-            )
-            for due, outcome in zip(batch, outcomes, strict=True):
-                if isinstance(outcome, BaseException):
-                    # One bad row must not stop the others; no user data in the log line.
-                    log.error(
-                        "reminder %s failed: %s",
-                        due.schedule_id,
-                        type(outcome).__name__,
-                        exc_info=outcome,
+        skipped = 0
+        with bulk_sends():
+            while True:
+                batch = await self.claim(self.runtime.clock.now())
+                # A late row skipped now may have moved to a slot due right now: claim again
+                # until nothing is due (rows that failed keep their lease or back off).
+                if not batch:
+                    break
+                sending: deque[_Slice] = deque()
+                for start in range(0, len(batch), self.slice_size):
+                    if len(sending) >= SLICES_AHEAD:
+                        await self._finish(sending.popleft(), report, by_kind)
+                    part, stale = await self._still_active(batch[start : start + self.slice_size])
+                    skipped += stale
+                    delivering = asyncio.gather(
+                        *(self.deliver(bot, due) for due in part), return_exceptions=True
                     )
-                    outcome = Outcome.FAILED
-                report.counts[outcome] += 1
-                by_kind[(due.schedule.kind, outcome.value)] += 1
-            # A late row skipped now may have moved to a slot due right now: claim again
-            # until nothing is due (rows that failed keep their lease or back off).
-            if not batch:
-                break
+                    sending.append(_Slice(part, delivering))
+                while sending:
+                    await self._finish(sending.popleft(), report, by_kind)
         await record_tick(self.runtime.sessions, self.runtime.clock.now(), by_kind)
-        if report.claimed:
-            log.info("dispatch tick: %s", {k.value: v for k, v in report.counts.items() if v})
+        if report.claimed or skipped:
+            counts = {k.value: v for k, v in report.counts.items() if v}
+            log.info("dispatch tick: %s; %d skipped (stopped or paused meanwhile)", counts, skipped)
         return report
+
+    async def _finish(
+        self, sent: _Slice, report: TickReport, by_kind: Counter[tuple[str, str]]
+    ) -> None:
+        """Wait for a slice's sends and count their outcomes."""
+        for due, outcome in zip(sent.dues, await sent.outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                # One bad row must not stop the others; no user data in the log line.
+                self.errors.log(
+                    logging.WARNING if is_network_error(outcome) else logging.ERROR,
+                    f"reminder failed: {type(outcome).__name__} (schedule {due.schedule_id})",
+                    outcome,
+                    key=f"reminder failed: {type(outcome).__name__}",
+                    traceback=not is_network_error(outcome),
+                )
+                outcome = Outcome.FAILED
+            report.counts[outcome] += 1
+            by_kind[(due.schedule.kind, outcome.value)] += 1
+
+    async def _still_active(self, part: list[Due]) -> tuple[list[Due], int]:
+        """The slice's reminders whose user is still active, and how many were not.
+
+        One query for the slice's users, plus this process's stop marks (a /stop committed
+        after the query began). The others' rows are released for when their user is back.
+        """
+        seen = self.sends.generation if self.sends is not None else 0
+        async with self.runtime.sessions() as session:
+            active = set(
+                await session.scalars(
+                    select(User.id).where(
+                        User.id.in_({due.user.id for due in part}),
+                        User.status == UserStatus.ACTIVE,
+                    )
+                )
+            )
+        keep = [
+            due for due in part
+            if due.user.id in active
+            and not (self.sends and self.sends.is_stopped(due.user.chat_id, checked_since=seen))
+        ]
+        if len(keep) < len(part):
+            kept = {due.schedule_id for due in keep}
+            await self._give_back([due for due in part if due.schedule_id not in kept])
+        return keep, len(part) - len(keep)
+
+    async def _give_back(self, dues: list[Due]) -> None:
+        """Release claimed rows unsent (their user stopped or paused): one UPDATE."""
+        try:
+            async with self.runtime.sessions.begin() as session:
+                await session.execute(
+                    update(Schedule)
+                    .where(
+                        Schedule.id.in_([due.schedule_id for due in dues]),
+                        Schedule.claimed_by == self.worker_id,
+                    )
+                    .values(claimed_by=None, claimed_until=self.runtime.clock.now())
+                    .execution_options(synchronize_session=False)
+                )
+        except Exception as exc:  # the lease runs out instead; their users are not active
+            self.errors.log(logging.WARNING, f"could not release rows: {type(exc).__name__}", exc)
 
     async def claim(self, now: datetime) -> list[Due]:
         """Lease up to ``batch_size`` due rows to this worker and return them.
@@ -166,7 +259,7 @@ class Dispatcher:
                 User.status == UserStatus.ACTIVE,
                 or_(Schedule.claimed_until.is_(None), Schedule.claimed_until < now),
             )
-            .order_by(Schedule.next_due_at, _KIND_ORDER)
+            .order_by(Schedule.next_due_at, _KIND_ORDER, Schedule.id)
             .limit(self.batch_size)
             .with_for_update(of=Schedule, skip_locked=True)
         )
@@ -192,7 +285,7 @@ class Dispatcher:
                 select(Schedule, User)
                 .join(User, User.id == Schedule.user_id)
                 .where(Schedule.id.in_(claimed))
-                .order_by(Schedule.next_due_at, _KIND_ORDER)
+                .order_by(Schedule.next_due_at, _KIND_ORDER, Schedule.id)
             )
             return [
                 Due(schedule, user)
