@@ -40,7 +40,8 @@ async def test_two_reminders_due_together_come_a_second_apart(limited: BotUnderT
     await api.send_message(user, "/start")
     [welcome] = await api.wait_for_messages(user.id, 1)
     await api.press_button(user, welcome, "Yes, remind me")
-    await api.wait_for_messages(user.id, 3)  # the confirmation and the zone question
+    # The confirmation, the zone question and the discreet-mode offer.
+    await api.wait_for_messages(user.id, 4)
     async with limited.dispatcher.runtime.sessions.begin() as session:
         await session.execute(  # the check-in at 09:00, with the first hydration reminder
             update(Schedule).where(Schedule.kind == ScheduleKind.CHECKIN)
