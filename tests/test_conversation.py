@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from reminderbot import texts
 from reminderbot.clock import ManualClock
 from reminderbot.db.models import Schedule, User
+from reminderbot.telegramhttp import ATTEMPTS
 from reminderbot.testing.botapi import BotAPIStandIn
 from tests.conftest import START, BotUnderTest, bot_settings
 
@@ -108,7 +109,7 @@ async def test_other_text_points_to_help(bot: BotUnderTest) -> None:
 async def test_the_bot_starts_even_if_the_command_menu_cannot_be_set(
     api: BotAPIStandIn, database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    api.fail_next("setMyCommands", status=500)
+    api.fail_next("setMyCommands", status=500, times=ATTEMPTS)  # every attempt of the call
     harness = BotUnderTest(api, bot_settings(api, database_url), ManualClock(START),
                            dispatch_interval=3600)
     await harness.start()

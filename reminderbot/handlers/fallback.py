@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import CallbackQuery, Message, Update
+from telegram.constants import ChatType
 from telegram.ext import (
     ApplicationHandlerStop,
     CallbackQueryHandler,
@@ -38,10 +39,27 @@ async def stale_button(update: Update, context: BotContext) -> None:
     await update.callback_query.answer(await label(update, context, texts.BUTTON_EXPIRED))
 
 
-async def empty_button(update: Update, context: BotContext) -> None:
-    """A button press without data: PTB would hand it to every pattern handler, so stop it here."""
+def trusted_press(query: CallbackQuery, bot_id: int) -> bool:
+    """Whether a press could come from a button the bot sent: it has data, it is on a message
+    the bot sent (not an inline one) in a private chat, and it is pressed by the person that
+    chat is with. The bot sends buttons nowhere else; what a button may do on that message is
+    the handler's to check (prompts)."""
+    message = query.message
+    return (
+        bool(query.data)
+        and isinstance(message, Message)
+        and message.chat.type == ChatType.PRIVATE
+        and message.chat.id == query.from_user.id
+        and (message.from_user is None or message.from_user.id == bot_id)
+    )
+
+
+async def untrusted_button(update: Update, context: BotContext) -> None:
+    """Checked before every handler: a press that fails ``trusted_press`` (forged in a group,
+    by someone else, without a message or without data) is answered "no longer active" and
+    goes no further, so nothing is stored and nothing is sent anywhere."""
     query = update.callback_query
-    if query is not None and not query.data:
+    if query is not None and not trusted_press(query, context.bot.id):
         await stale_button(update, context)
         raise ApplicationHandlerStop
 
@@ -53,7 +71,7 @@ async def command_sent(update: Update, context: BotContext) -> None:
 
 # Checked before every other handler (one group: each takes a different kind of update).
 GUARDS = [
-    CallbackQueryHandler(empty_button),
+    CallbackQueryHandler(untrusted_button),
     MessageHandler(PRIVATE_MESSAGES & filters.COMMAND, command_sent),
 ]
 

@@ -7,11 +7,12 @@ from telegram.ext import CallbackQueryHandler
 
 from reminderbot import keyboards, texts
 from reminderbot.context import BotContext
-from reminderbot.db.models import UserStatus
+from reminderbot.db.models import ScheduleKind, UserStatus
 from reminderbot.display import local_label
-from reminderbot.handlers.reply import drop_buttons, label, reply
+from reminderbot.handlers.reply import drop_buttons, label, pressed, refuse_press, reply
 from reminderbot.logbook import log_glass
-from reminderbot.subscriptions import find_user, snooze
+from reminderbot.prompts import answer_prompt
+from reminderbot.subscriptions import SNOOZABLE, find_user, snooze
 
 
 async def done(update: Update, context: BotContext) -> None:
@@ -20,13 +21,19 @@ async def done(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None and update.effective_user is not None
     count = None
+    now = runtime.clock.now()
     async with runtime.sessions.begin() as session:
         user = await find_user(session, update.effective_user.id)
-        if user is not None and user.status != UserStatus.STOPPED:
-            count = await log_glass(session, user, runtime.clock.now(), runtime.planner)
+        # Only on a water reminder sent to this user, and only once (prompts).
+        if (
+            user is not None
+            and user.status != UserStatus.STOPPED
+            and await answer_prompt(session, user.id, *pressed(update),
+                                    (ScheduleKind.HYDRATION,), now)
+        ):
+            count = await log_glass(session, user, now, runtime.planner)
     if count is None:
-        await query.answer(await label(update, context, texts.BUTTON_EXPIRED))
-        await drop_buttons(update)
+        await refuse_press(update, context)
         return
     await query.answer()
     await drop_buttons(update)
@@ -42,15 +49,20 @@ async def snooze_button(update: Update, context: BotContext) -> None:
     now = runtime.clock.now()
     async with runtime.sessions.begin() as session:
         user = await find_user(session, update.effective_user.id)
-        if user is None or user.status != UserStatus.ACTIVE:
+        if (
+            user is None
+            or user.status != UserStatus.ACTIVE
+            or kind not in SNOOZABLE
+            or not await answer_prompt(session, user.id, *pressed(update), (kind,), now)
+        ):
             due = None
         else:
             due = await snooze(session, user, kind, now)
             zone = runtime.planner.zone(user)
-    await drop_buttons(update)
     if due is None:
-        await query.answer(await label(update, context, texts.BUTTON_EXPIRED))
+        await refuse_press(update, context)
         return
+    await drop_buttons(update)
     await query.answer(await label(update, context, texts.SNOOZE_DONE,
                                    time=local_label(due, zone, now)))
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from telegram import InlineKeyboardMarkup, Message, ReplyKeyboardMarkup, Update
+from telegram.error import BadRequest
 
+from reminderbot import texts
 from reminderbot.context import BotContext
 from reminderbot.messaging import Audience, edit, send
 from reminderbot.subscriptions import find_user
@@ -89,8 +91,44 @@ async def label(update: Update, context: BotContext, key: Key, /, **params: obje
     return context.runtime.catalog.render(key, await language_of(update, context), **params)
 
 
+def pressed(update: Update) -> tuple[int, int]:
+    """The chat and message id of the message whose button was pressed.
+
+    Every press that reaches a handler has one (``fallback.untrusted_button`` stops the rest).
+    """
+    query = update.callback_query
+    assert query is not None and isinstance(query.message, Message)
+    return query.message.chat.id, query.message.message_id
+
+
+def on_keyboard(update: Update) -> bool:
+    """Whether the pressed data is a button of the message as it is now (Telegram sends the
+    message with the press; a forged press can carry any data)."""
+    query = update.callback_query
+    if query is None or not isinstance(query.message, Message):
+        return False
+    markup = query.message.reply_markup
+    rows = markup.inline_keyboard if markup is not None else ()
+    return any(button.callback_data == query.data for row in rows for button in row)
+
+
 async def drop_buttons(update: Update) -> None:
     """Remove the buttons from the message whose button was pressed (so it can't count twice)."""
     query = update.callback_query
     if query is not None and isinstance(query.message, Message) and query.message.reply_markup:
-        await query.edit_message_reply_markup(reply_markup=None)
+        try:
+            await query.edit_message_reply_markup(reply_markup=None)
+        except BadRequest as exc:
+            # A double tap: the first press already took them away.
+            if "message is not modified" not in exc.message.lower():
+                raise
+
+
+async def refuse_press(update: Update, context: BotContext) -> None:
+    """A press that counts for nothing: the "no longer active" pop-up. A button that really is
+    on the message (an old reminder, say) goes away; a forged press leaves the message as is."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer(await label(update, context, texts.BUTTON_EXPIRED))
+    if on_keyboard(update):
+        await drop_buttons(update)
