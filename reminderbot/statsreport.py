@@ -30,6 +30,8 @@ COLUMNS = ("sent", "skipped", "failed")
 # counts attempts that did not reach the person: refused, network errors, a blocked bot, a bug.
 REPORTED_AS = {
     "sent": "sent",
+    # The answer was lost after the request was written: almost always delivered.
+    "uncertain": "sent",
     "skipped_late": "skipped",
     "retry": "failed",
     "deactivated": "failed",
