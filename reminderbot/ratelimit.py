@@ -94,6 +94,8 @@ class _Turns:
         self._chat_next: dict[int, float] = {}  # chat -> loop time of its next turn
         self._lanes: dict[Lane, deque[_Waiter]] = {Lane.REPLY: deque(), Lane.BULK: deque()}
         self._timer: asyncio.TimerHandle | None = None
+        # The last second's worth of turns: a late timer catching up never puts more in 1 s.
+        self._recent: deque[float] = deque(maxlen=max(1, int(per_second)))
 
     @property
     def interval(self) -> float:
@@ -157,6 +159,8 @@ class _Turns:
         while True:
             now = loop.time()
             start = max(self._next, self._paused_until)
+            if len(self._recent) == self._recent.maxlen:
+                start = max(start, self._recent[0] + 1.0)
             if now < start:
                 if self.waiting(Lane.REPLY) or self.waiting(Lane.BULK):
                     self._timer = loop.call_at(start, self._serve)
@@ -172,6 +176,7 @@ class _Turns:
             # after an idle spell, count from now.
             idle = now - self._next >= self.interval
             self._next = (now if idle else self._next) + self.interval
+            self._recent.append(now)
             if waiter.chat_id is not None:
                 self._forget_idle_chats(now)
                 self._chat_next[waiter.chat_id] = now + self.chat_interval
