@@ -38,6 +38,7 @@ from reminderbot.db.migrate import upgrade
 from reminderbot.db.models import Schedule
 from reminderbot.db.session import make_engine, make_sessionmaker
 from reminderbot.dispatch import Dispatcher, Outcome, TickReport
+from reminderbot.preferences import Planner
 from reminderbot.subscriptions import opt_in
 from reminderbot.testing.botapi import BotAPIStandIn, StandInEvent
 
@@ -124,6 +125,7 @@ async def seed(settings: Settings, users: int) -> SeedFigures:
     try:
         await upgrade(engine)
         sessions = make_sessionmaker(engine)
+        planner = Planner(settings.default_timezone, settings.reminder_spread_minutes)
         slots: set[datetime] = set()
         started = time.perf_counter()
         async with sessions.begin() as session:
@@ -133,12 +135,12 @@ async def seed(settings: Settings, users: int) -> SeedFigures:
                     session,
                     telegram_user_id=user_id,
                     chat_id=user_id,
-                    language_code="en",
+                    language="en",
                     now=START,
-                    default_zone=settings.default_timezone,
-                    spread_minutes=settings.reminder_spread_minutes,
+                    planner=planner,
                 )
-                slots.add(plan.first_hydration)
+                if plan.first_hydration is not None:
+                    slots.add(plan.first_hydration)
         seconds = time.perf_counter() - started
     finally:
         await engine.dispose()
