@@ -11,6 +11,7 @@ from datetime import timedelta
 import asyncpg
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 
 from reminderbot import telegramhttp
 from reminderbot.clock import ManualClock
@@ -306,7 +307,12 @@ async def test_a_killed_database_connection_mid_burst_loses_and_doubles_nothing(
                 kills.append(asyncio.get_running_loop().create_task(kill_the_bots_connections()))
 
     bot.api.subscribe(on_event)
-    await bot.at(NINE)
+    try:
+        await bot.at(NINE)
+    except DBAPIError:
+        # A read of the tick itself died with its connection: the job runs again next time,
+        # and the rows that tick had claimed wait for their lease to end (below).
+        pass
     await asyncio.gather(*kills)
     assert len(kills) >= 5
     # Whatever the tick could not finish is finished by the next ones (nothing is lost)...
