@@ -15,7 +15,7 @@ from telegram import (
 from reminderbot import texts
 from reminderbot.catalog import Catalog
 from reminderbot.partners import partner_code
-from reminderbot.preferences import HYDRATION_CHOICES, LANGUAGES
+from reminderbot.preferences import HYDRATION_CHOICES
 
 if TYPE_CHECKING:
     from reminderbot.zones import ZoneOption
@@ -292,7 +292,7 @@ def settings_language(catalog: Catalog, lang: str | None) -> InlineKeyboardMarku
     """Each language, named in itself."""
     buttons = [
         _button(catalog, texts.LANGUAGE_NAME, code, f"{SETTINGS_PREFIX}lang:{code}")
-        for code in LANGUAGES
+        for code in catalog.languages
     ]
     return InlineKeyboardMarkup([buttons, _back(catalog, lang)])
 

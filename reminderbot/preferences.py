@@ -7,6 +7,7 @@ together with the re-plan of every recurring row, so the very next reminder foll
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -29,7 +30,8 @@ from reminderbot.schedule import (
 DEFAULT_EVERY_HOURS = 3
 DEFAULT_CHECKIN_AT = time(10, 0)
 HYDRATION_CHOICES = (1, 2, 3, 4)
-LANGUAGES = ("en", "es")
+# A catalog language: a folder of messages/ (which ones exist is the catalog's business).
+_LANGUAGE_CODE = re.compile(r"[a-z]{2,3}")
 # The tolerance question asks about "the past week": never before a week of reminders.
 TOLERANCE_FIRST_AFTER = timedelta(days=6)
 # It follows the check-in by a minute, so the two arrive in that order.
@@ -182,7 +184,7 @@ def _validate(change: Change) -> None:
         raise PreferenceError("window")
     if change.every_hours is not None and change.every_hours not in (0, *HYDRATION_CHOICES):
         raise PreferenceError("every_hours")
-    if change.language is not None and change.language not in LANGUAGES:
+    if change.language is not None and not _LANGUAGE_CODE.fullmatch(change.language):
         raise PreferenceError("language")
 
 

@@ -118,7 +118,10 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Wait for the chat's earlier updates, then handle this one (unless it is dropped)."""
         chat_id, user_id = _keys(update)
-        if user_id is not None:
+        # Button presses are not counted: a press must always be answered (or its spinner
+        # hangs), a fast walk through /settings is no flood, and each press counts only once.
+        pressed = isinstance(update, Update) and update.callback_query is not None
+        if user_id is not None and not pressed:
             verdict = self.flood.admit(user_id)
             if verdict is Verdict.DROP:
                 _close(coroutine)

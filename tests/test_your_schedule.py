@@ -179,10 +179,13 @@ async def test_history_is_a_picture_with_the_same_in_words(
         await bot.press(checkin, "Headache" if day < 2 else "Fine")
     _, [noon] = await bot.at(NINE.replace(hour=12) + timedelta(days=2))
     await bot.press(noon, "Done 💧")
+    await bot.api.wait_until_idle()
     count = len(bot.chat())
     await bot.api.send_message(bot.user, "/history")
     # Drawing happens off the event loop, so wait for the photo rather than for quiet.
     [picture] = (await bot.api.wait_for_messages(bot.user.id, count + 1))[count:]
+    await bot.api.wait_until_idle()
+    assert bot.chat()[count:] == [picture]
     assert picture.photo is not None and picture.photo.startswith(PNG)
     width, height = int.from_bytes(picture.photo[16:20]), int.from_bytes(picture.photo[20:24])
     assert (width, height) == (1080, 1350)
@@ -231,6 +234,8 @@ async def test_mydata_shows_everything_and_delete_erases_every_table(bot: BotUnd
     assert erased.plain_text.startswith("Everything is erased.")
     async with bot.dispatcher.runtime.sessions() as session:
         for table in Base.metadata.sorted_tables:
+            if table.name != "users" and "user_id" not in table.c:
+                continue  # aggregate counts with no user in them (statistics)
             rows = await session.scalar(select(func.count()).select_from(table))
             assert rows == 0, table.name
     [nothing] = await bot.send("/mydata")

@@ -81,7 +81,7 @@ def _change_for(match: re.Match[str]) -> Change | None:
         at = _clock(match["chk"])
         return Change(checkin_at=at) if at else None
     if match["lang"]:
-        return Change(language=match["lang"])
+        return Change(language=match["lang"])  # checked against the catalog by the caller
     return None
 
 
@@ -93,7 +93,11 @@ async def settings_button(update: Update, context: BotContext) -> None:
     match = _DATA.match(query.data)
     async with runtime.sessions.begin() as session:
         user = await find_user(session, update.effective_user.id)
-        if match is None or user is None:
+        if (
+            match is None
+            or user is None
+            or (match["lang"] and match["lang"] not in runtime.catalog.languages)
+        ):
             await query.answer(await label(update, context, texts.BUTTON_EXPIRED))
             return
         change = _change_for(match)
