@@ -118,6 +118,20 @@ class BotUnderTest:
         await self.stop()
         await self.start()
 
+    async def settle(self) -> None:
+        """Wait until the bot has handled every update it got and its answers are out.
+
+        The stand-in alone cannot tell a handler still reading the database from one that is
+        done; the update processor knows which chats have an update in hand.
+        """
+        assert self.application is not None
+        processor = self.application.update_processor
+        await self.api.wait_until_idle(quiet=0.15)
+        while (getattr(processor, "busy_chats", 0) or not self.application.update_queue.empty()
+               or self.api.pending_updates):
+            await asyncio.sleep(0.01)
+            await self.api.wait_until_idle(quiet=0.05)
+
     def chat(self) -> list[SentMessage]:
         return self.api.messages_to(self.user.id)
 
@@ -126,7 +140,7 @@ class BotUnderTest:
         who = user or self.user
         before = len(self.api.messages_to(who.id))
         await self.api.send_message(who, text)
-        await self.api.wait_until_idle(quiet=0.15)
+        await self.settle()
         return self.api.messages_to(who.id)[before:]
 
     async def press(
@@ -137,7 +151,7 @@ class BotUnderTest:
         before = len(self.api.messages_to(who.id))
         query_id = await self.api.press_button(who, message, button)
         answer = await self.api.wait_for_callback_answer(query_id)
-        await self.api.wait_until_idle(quiet=0.15)
+        await self.settle()
         return self.api.messages_to(who.id)[before:], answer
 
     async def opt_in(self) -> SentMessage:
