@@ -14,6 +14,7 @@ from typing import Any
 import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
+from telegram import Update
 
 from reminderbot.app import DISPATCHER_KEY, BotApplication, build_application, running
 from reminderbot.clock import ManualClock
@@ -89,6 +90,8 @@ class BotUnderTest:
         self.user = FakeUser(id=424242, first_name="Sam", language_code="en")
         self.application: BotApplication | None = None
         self._stack: AsyncExitStack | None = None
+        self.handled: set[int] = set()  # ids of updates the bot has finished with
+        self._first_update = api.update_ids.stop  # earlier ones were another harness's
 
     @property
     def dispatcher(self) -> Dispatcher:
@@ -103,6 +106,17 @@ class BotUnderTest:
             self.settings, clock=self.clock, dispatch_interval=self.dispatch_interval,
             chat_interval=self.chat_interval,
         )
+        processor = self.application.update_processor
+        handle = processor.do_process_update
+
+        async def handled(update: object, coroutine: Any) -> None:
+            try:
+                await handle(update, coroutine)
+            finally:
+                if isinstance(update, Update):
+                    self.handled.add(update.update_id)
+
+        processor.do_process_update = handled  # type: ignore[method-assign]
         self._stack = AsyncExitStack()
         await self._stack.enter_async_context(running(self.application, poll_timeout=1))
 
@@ -126,11 +140,21 @@ class BotUnderTest:
         """
         assert self.application is not None
         processor = self.application.update_processor
+        # Every update the stand-in created has been handled (or dropped) by the bot.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 10
+        while self._unhandled() and loop.time() < deadline:  # noqa: ASYNC110 (polled set)
+            await asyncio.sleep(0.01)
         await self.api.wait_until_idle(quiet=0.15)
         while (getattr(processor, "busy_chats", 0) or not self.application.update_queue.empty()
                or self.api.pending_updates):
             await asyncio.sleep(0.01)
             await self.api.wait_until_idle(quiet=0.05)
+
+    def _unhandled(self) -> bool:
+        return any(
+            i not in self.handled for i in self.api.update_ids if i >= self._first_update
+        )
 
     def chat(self) -> list[SentMessage]:
         return self.api.messages_to(self.user.id)

@@ -508,6 +508,8 @@ def photo_sizes(width: int, height: int) -> list[tuple[int, int]]:
     return sizes
 
 
+_FIRST_UPDATE_ID = 1000
+
 class BotAPIStandIn:
     """A loopback HTTP stand-in for the Telegram Bot API.  See the module docstring."""
 
@@ -536,7 +538,7 @@ class BotAPIStandIn:
         self._stopping = False
         self._changed = asyncio.Event()
         self._updates: list[JSONDict] = []
-        self._next_update_id = 1000
+        self._next_update_id = _FIRST_UPDATE_ID
         self._next_message_ids: dict[int, int] = {}
         self._next_callback_id = 1
         self._by_key: dict[tuple[int, int], SentMessage] = {}
@@ -783,6 +785,11 @@ class BotAPIStandIn:
     def pending_updates(self) -> int:
         """Updates enqueued but not yet confirmed by the bot."""
         return len(self._updates)
+
+    @property
+    def update_ids(self) -> range:
+        """The ids of every update created so far, in order."""
+        return range(_FIRST_UPDATE_ID, self._next_update_id)
 
     def messages_to(self, chat_id: int) -> list[SentMessage]:
         """Messages the bot sent to ``chat_id`` (including ones deleted since), in order."""
