@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from time import monotonic
 
-from sqlalchemy import delete, func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from reminderbot.clock import Clock
 from reminderbot.db.models import (
     Base,
     Schedule,
@@ -179,31 +176,3 @@ async def erase(session: AsyncSession, telegram_user_id: int) -> bool:
     await session.execute(delete(User).where(User.id == user.id))
     return True
 
-
-async def wait_for_sends_in_flight(
-    sessions: async_sessionmaker[AsyncSession],
-    user_id: int,
-    clock: Clock,
-    *,
-    timeout: float = 10.0,
-) -> None:
-    """Wait until no dispatcher holds a live claim on the user's schedules.
-
-    Called after /stop commits: a reminder claimed before the stop may still be on its way,
-    and the confirmation must come after it, so that nothing arrives after the reply.
-    """
-    deadline = monotonic() + timeout
-    while monotonic() < deadline:
-        async with sessions() as session:
-            busy = await session.scalar(
-                select(func.count())
-                .select_from(Schedule)
-                .where(
-                    Schedule.user_id == user_id,
-                    Schedule.claimed_by.is_not(None),
-                    Schedule.claimed_until > clock.now(),
-                )
-            )
-        if not busy:
-            return
-        await asyncio.sleep(0.05)
