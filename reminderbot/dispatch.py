@@ -68,6 +68,8 @@ RETRY_BACKOFF = timedelta(seconds=30)
 SLICE_SIZE = 30
 # Slices in the rate limiter at once: one queued while one sends, so it never runs dry.
 SLICES_AHEAD = 2
+# A regular water reminder due less than this after a logged glass is skipped.
+RECENT_GLASS = timedelta(hours=1)
 # Within one due time, what a person answers goes first: check-ins before water nudges.
 _KIND_ORDER = case(
     (Schedule.kind == ScheduleKind.CHECKIN, 0),
@@ -83,6 +85,8 @@ class Outcome(StrEnum):
     # The answer was lost after the request was written: counted as sent, never repeated.
     UNCERTAIN = "uncertain"
     SKIPPED_LATE = "skipped_late"
+    # A regular water reminder right after the user logged a glass: not sent, not a miss.
+    SKIPPED_GLASS = "skipped_glass"
     RETRY = "retry"
     DEACTIVATED = "deactivated"
     # Refused by Telegram for good (logged with its reason; the row moves to its next slot),
@@ -107,6 +111,17 @@ class Due:
         """When it was due (claimed rows always have a due time)."""
         assert self.schedule.next_due_at is not None
         return self.schedule.next_due_at
+
+
+def drank_recently(due: Due) -> bool:
+    """Whether ``due`` is a regular water reminder due within an hour after a logged glass."""
+    glass = due.user.last_glass_at
+    return (
+        due.schedule.kind == ScheduleKind.HYDRATION
+        and not due.schedule.once
+        and glass is not None
+        and due.due_at - glass < RECENT_GLASS
+    )
 
 
 @dataclass(frozen=True)
@@ -350,6 +365,9 @@ class Dispatcher:
         if is_late(due.due_at, now):
             await self._advance(due, following, sent=False)
             return Outcome.SKIPPED_LATE
+        if drank_recently(due):
+            await self._advance(due, following, sent=False)
+            return Outcome.SKIPPED_GLASS
         key, markup, variant = self.message_for(due)
         try:
             message = await send(

@@ -33,7 +33,7 @@ class RepeatedSymptom:
 
 
 async def log_glass(session: AsyncSession, user: User, now: datetime, planner: Planner) -> int:
-    """Add one glass to the user's local today; return today's count."""
+    """Add one glass to the user's local today and note when; return today's count."""
     day = now.astimezone(planner.zone(user)).date()
     row = await session.scalar(
         select(HydrationDay)
@@ -44,6 +44,7 @@ async def log_glass(session: AsyncSession, user: User, now: datetime, planner: P
         row = HydrationDay(user_id=user.id, day=day, glasses=0)
         session.add(row)
     row.glasses += 1
+    user.last_glass_at = now
     await session.flush()
     return row.glasses
 

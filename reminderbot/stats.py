@@ -20,7 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from reminderbot.checks import Status, check_database
 from reminderbot.db.models import CheckinAnswer, DeliveryCount, User
 from reminderbot.db.session import make_engine, make_sessionmaker
-from reminderbot.statsreport import ANSWER_WINDOW, REPORTED_AS, WINDOWS, Stats, Tally
+from reminderbot.statsreport import (
+    ANSWER_WINDOW,
+    REPORTED_AS,
+    SKIP_REASONS,
+    WINDOWS,
+    Stats,
+    Tally,
+)
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +99,8 @@ async def _reminders(session: AsyncSession, today: date) -> dict[int, dict[tuple
         for days in WINDOWS:
             if (today - day).days < days:
                 totals[days][(kind, column)] += count
+                if outcome in SKIP_REASONS:  # and by reason
+                    totals[days][(kind, outcome)] += count
     return {days: dict(counts) for days, counts in totals.items()}
 
 

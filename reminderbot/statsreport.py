@@ -25,7 +25,9 @@ WINDOWS = (1, 7, 30)  # days counted back from today (UTC), today included
 ANSWER_WINDOW = 30  # days of check-in answers
 STATUSES = tuple(UserStatus)
 KINDS = tuple(ScheduleKind)
-COLUMNS = ("sent", "skipped", "failed")
+# Skipped reminders by reason (dispatch.Outcome values), each also counted in "skipped".
+SKIP_REASONS = ("skipped_late", "skipped_glass")
+COLUMNS = ("sent", "skipped", *SKIP_REASONS, "failed")
 # The dispatcher's outcomes (dispatch.Outcome values) by the column they count in. "failed"
 # counts attempts that did not reach the person: refused, network errors, a blocked bot, a bug.
 REPORTED_AS = {
@@ -33,6 +35,8 @@ REPORTED_AS = {
     # The answer was lost after the request was written: almost always delivered.
     "uncertain": "sent",
     "skipped_late": "skipped",
+    # A water reminder right after a logged glass: not sent, and not a miss.
+    "skipped_glass": "skipped",
     "retry": "failed",
     "deactivated": "failed",
     "failed": "failed",
@@ -183,7 +187,8 @@ def table(document: Mapping[str, Any]) -> str:
 def example_table(*, longest: bool = False) -> str:
     """The /stats table with made-up numbers (``longest``: the widest plausible numbers)."""
     extra = 10**9 if longest else 0
-    per_day = {"sent": (130, 40, 6), "skipped": (3, 1, 0), "failed": (2, 0, 0)}
+    per_day = {"sent": (130, 40, 6), "skipped": (9, 1, 0), "skipped_late": (3, 1, 0),
+               "skipped_glass": (6, 0, 0), "failed": (2, 0, 0)}
     answers = (610, 95, 40, 22, 31, 12, 9, 30)
     stats = Stats(
         day=date(2026, 11, 25),

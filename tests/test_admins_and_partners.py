@@ -29,35 +29,41 @@ NINE = START.replace(hour=9)
 
 # Five people opted in and got the 09:00 water reminder; nothing else happened yet.
 TABLE = """\
-Users             people
-  active               5
-  paused              <5
-  stopped             <5
+Users              people
+  active                5
+  paused               <5
+  stopped              <5
 
-Reminders         1d  7d  30d
+Reminders          1d  7d  30d
   hydration
-    sent           5   5    5
-    skipped       <5  <5   <5
-    failed        <5  <5   <5
+    sent            5   5    5
+    skipped        <5  <5   <5
+    skipped_late   <5  <5   <5
+    skipped_glass  <5  <5   <5
+    failed         <5  <5   <5
   checkin
-    sent          <5  <5   <5
-    skipped       <5  <5   <5
-    failed        <5  <5   <5
+    sent           <5  <5   <5
+    skipped        <5  <5   <5
+    skipped_late   <5  <5   <5
+    skipped_glass  <5  <5   <5
+    failed         <5  <5   <5
   tolerance
-    sent          <5  <5   <5
-    skipped       <5  <5   <5
-    failed        <5  <5   <5
+    sent           <5  <5   <5
+    skipped        <5  <5   <5
+    skipped_late   <5  <5   <5
+    skipped_glass  <5  <5   <5
+    failed         <5  <5   <5
 
-Check-in answers  30d
-  fine             <5
-  headache         <5
-  nausea           <5
-  sweating         <5
-  anxiety          <5
-  other            <5
-  tolerance_more   <5
-  tolerance_same   <5
-  (unlisted)       <5"""
+Check-in answers   30d
+  fine              <5
+  headache          <5
+  nausea            <5
+  sweating          <5
+  anxiety           <5
+  other             <5
+  tolerance_more    <5
+  tolerance_same    <5
+  (unlisted)        <5"""
 
 
 @pytest.fixture

@@ -137,7 +137,7 @@ DELIVERIES = [
     (0, "hydration", "sent", 5), (3, "hydration", "sent", 10), (29, "hydration", "sent", 100),
     (30, "hydration", "sent", 1000),
     (0, "hydration", "skipped_late", 2), (6, "hydration", "skipped_late", 2),
-    (20, "hydration", "skipped_late", 1),
+    (20, "hydration", "skipped_late", 1), (0, "hydration", "skipped_glass", 5),
     (0, "checkin", "retry", 2), (0, "checkin", "deactivated", 2), (0, "checkin", "failed", 1),
     (1, "checkin", "sent", 6), (7, "checkin", "sent", 4),
     (-1, "tolerance", "sent", 50),  # tomorrow: not counted
@@ -181,8 +181,10 @@ async def _seed(url: str) -> None:
         await engine.dispose()
 
 
-def _window(sent: Any, skipped: Any, failed: Any) -> dict[str, Any]:
-    return {"sent": sent, "skipped": skipped, "failed": failed}
+def _window(sent: Any, skipped: Any, failed: Any, late: Any = SMALL,
+            recent_glass: Any = SMALL) -> dict[str, Any]:
+    return {"sent": sent, "skipped": skipped, "skipped_late": late,
+            "skipped_glass": recent_glass, "failed": failed}
 
 
 NOTHING = _window(SMALL, SMALL, SMALL)
@@ -193,11 +195,11 @@ def expected_json(today: date) -> dict[str, Any]:
         "day": today.isoformat(),
         "users": {"active": 9, "paused": 5, "stopped": SMALL},
         "reminders": {
-            "1d": {"hydration": _window(5, SMALL, SMALL),
+            "1d": {"hydration": _window(5, 7, SMALL, SMALL, 5),
                    "checkin": _window(SMALL, SMALL, 5), "tolerance": NOTHING},
-            "7d": {"hydration": _window(15, SMALL, SMALL),
+            "7d": {"hydration": _window(15, 9, SMALL, SMALL, 5),
                    "checkin": _window(6, SMALL, 5), "tolerance": NOTHING},
-            "30d": {"hydration": _window(115, 5, SMALL),
+            "30d": {"hydration": _window(115, 10, SMALL, 5, 5),
                     "checkin": _window(10, SMALL, 5), "tolerance": NOTHING},
         },
         "checkin_answers": {"30d": {
@@ -208,42 +210,48 @@ def expected_json(today: date) -> dict[str, Any]:
 
 
 TABLE = """\
-Users             people
-  active               9
-  paused               5
-  stopped             <5
+Users              people
+  active                9
+  paused                5
+  stopped              <5
 
-Reminders         1d  7d  30d
+Reminders          1d  7d  30d
   hydration
-    sent           5  15  115
-    skipped       <5  <5    5
-    failed        <5  <5   <5
+    sent            5  15  115
+    skipped         7   9   10
+    skipped_late   <5  <5    5
+    skipped_glass   5   5    5
+    failed         <5  <5   <5
   checkin
-    sent          <5   6   10
-    skipped       <5  <5   <5
-    failed         5   5    5
+    sent           <5   6   10
+    skipped        <5  <5   <5
+    skipped_late   <5  <5   <5
+    skipped_glass  <5  <5   <5
+    failed          5   5    5
   tolerance
-    sent          <5  <5   <5
-    skipped       <5  <5   <5
-    failed        <5  <5   <5
+    sent           <5  <5   <5
+    skipped        <5  <5   <5
+    skipped_late   <5  <5   <5
+    skipped_glass  <5  <5   <5
+    failed         <5  <5   <5
 
-Check-in answers  30d
-  fine              7
-  headache         <5
-  nausea           <5
-  sweating         <5
-  anxiety           5
-  other            <5
-  tolerance_more    5
-  tolerance_same   <5
-  (unlisted)        6
+Check-in answers   30d
+  fine               7
+  headache          <5
+  nausea            <5
+  sweating          <5
+  anxiety            5
+  other             <5
+  tolerance_more     5
+  tolerance_same    <5
+  (unlisted)         6
 """
 
 SOURCES_TABLE = """\
-Sources           active  paused  stopped
-  clinic-a             5      <5       <5
-  (other)             <5       5       <5
-  (none)              <5      <5       <5
+Sources            active  paused  stopped
+  clinic-a              5      <5       <5
+  (other)              <5       5       <5
+  (none)               <5      <5       <5
 """
 
 

@@ -114,6 +114,9 @@ class User(Base):
     source: Mapped[str | None] = mapped_column(String(32))
     # Reminders Telegram refused for good, in a row (reset by a sent one): 3 pause the user.
     failures_in_a_row: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # When the user last logged a glass (Done 💧): a regular water reminder within the hour
+    # after is skipped. Only the time, never an amount.
+    last_glass_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     schedules: Mapped[list[Schedule]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
