@@ -198,6 +198,16 @@ def _stats(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _announce(args: argparse.Namespace) -> int:
+    from reminderbot.announcerun import AnnouncementError, run_announce
+
+    try:
+        return run_announce(_settings(QUIET), args.file, dry_run=args.dry_run)
+    except AnnouncementError as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
 def _zone(value: str) -> str:
     try:
         ZoneInfo(value)
@@ -231,6 +241,11 @@ COMMANDS: dict[str, tuple[Handler, str, str]] = {
               "check-in answers of the last 30 days by answer. Any count under 5, zero "
               "included, shows as <5 so that no one in a small deployment can be singled out. "
               "Reads DATABASE_URL, changes nothing."),
+    "announce": (_announce, "send an announcement to every opted-in user, once",
+                 "Send FILE (Telegram HTML, checked like the message catalog, at most 4,096 "
+                 "characters) to every opted-in user who is not paused, through the same rate "
+                 "limiter as reminders, after them. Started again with the same file, it "
+                 "resumes: nobody gets it twice. `--dry-run` prints the count and the text."),
     "check-messages": (_check_messages, "deprecated: use `messages --lint`",
                        "Deprecated alias of `reminderbot messages --lint`; goes away in the "
                        "next release."),
@@ -282,6 +297,11 @@ def parser() -> argparse.ArgumentParser:
     stats.add_argument("--json", action="store_true", help="print the counts as JSON")
     stats.add_argument("--by-source", action="store_true",
                        help="add users by the partner link they came from (/start CODE)")
+    announce = commands["announce"]
+    announce.add_argument("file", metavar="FILE", type=Path,
+                          help="the announcement, Telegram HTML (<b>, <i>, <a href>)")
+    announce.add_argument("--dry-run", action="store_true",
+                          help="print how many people it would reach and the text; send nothing")
     messages = commands["messages"]
     messages.add_argument("--lint", action="store_true",
                           help="check every message in every language; exit 1 on a problem")

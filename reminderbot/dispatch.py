@@ -32,6 +32,8 @@ from telegram.error import TelegramError
 
 from reminderbot import keyboards, texts
 from reminderbot.db.models import (
+    ANNOUNCEMENT_KIND,
+    Announcement,
     Schedule,
     ScheduleKind,
     ScheduleState,
@@ -42,7 +44,7 @@ from reminderbot.db.models import (
 from reminderbot.dbretry import write_until
 from reminderbot.errorlog import RepeatedErrors, is_network_error
 from reminderbot.inflight import SendGate
-from reminderbot.messaging import audience_of, send
+from reminderbot.messaging import audience_of, send, send_html
 from reminderbot.prompts import record_prompt
 from reminderbot.ratelimit import bulk_sends
 from reminderbot.runtime import Runtime
@@ -76,6 +78,8 @@ _KIND_ORDER = case(
     (Schedule.kind == ScheduleKind.TOLERANCE, 1),
     else_=2,
 )
+# Reminders first, announcements after every due reminder (they are never late).
+_BULK_LAST = case((Schedule.kind == ANNOUNCEMENT_KIND, 1), else_=0)
 
 
 class Outcome(StrEnum):
@@ -155,6 +159,7 @@ class Dispatcher:
         slice_size: int = SLICE_SIZE,
         worker_id: str | None = None,
         sends: SendGate | None = None,
+        kinds: frozenset[str] | None = None,
     ):
         self.runtime = runtime
         self.batch_size = batch_size
@@ -163,6 +168,9 @@ class Dispatcher:
         # Stop marks and sends on the wire, shared with /stop and the rate limiter.
         self.sends = sends
         self.errors = RepeatedErrors(log)
+        # Only rows of these kinds are claimed (None: all); `announce` claims only its own.
+        self.kinds = kinds
+        self._bodies: dict[int, str] = {}  # announcement id -> body, read once
 
     async def tick(self, bot: Bot) -> TickReport:
         """Send every reminder due now, batch after batch; return what happened.
@@ -273,8 +281,9 @@ class Dispatcher:
                 Schedule.state == ScheduleState.ON,
                 User.status == UserStatus.ACTIVE,
                 or_(Schedule.claimed_until.is_(None), Schedule.claimed_until < now),
+                *([Schedule.kind.in_(self.kinds)] if self.kinds is not None else []),
             )
-            .order_by(Schedule.next_due_at, _KIND_ORDER, Schedule.id)
+            .order_by(_BULK_LAST, Schedule.next_due_at, _KIND_ORDER, Schedule.id)
             .limit(self.batch_size)
             .with_for_update(of=Schedule, skip_locked=True)
         )
@@ -300,7 +309,7 @@ class Dispatcher:
                 select(Schedule, User)
                 .join(User, User.id == Schedule.user_id)
                 .where(Schedule.id.in_(claimed))
-                .order_by(Schedule.next_due_at, _KIND_ORDER, Schedule.id)
+                .order_by(_BULK_LAST, Schedule.next_due_at, _KIND_ORDER, Schedule.id)
             )
             return [
                 Due(schedule, user)
@@ -362,7 +371,8 @@ class Dispatcher:
         now = self.runtime.clock.now()
         # Worked out before sending: a row that cannot be advanced is never sent.
         following = self.next_due(due, now)
-        if is_late(due.due_at, now):
+        announcement = due.schedule.announcement_id
+        if is_late(due.due_at, now) and announcement is None:
             await self._advance(due, following, sent=False)
             return Outcome.SKIPPED_LATE
         if drank_recently(due):
@@ -370,13 +380,29 @@ class Dispatcher:
             return Outcome.SKIPPED_GLASS
         key, markup, variant = self.message_for(due)
         try:
-            message = await send(
-                bot, self.runtime.catalog, audience_of(due.user), key, markup, variant
-            )
+            if announcement is not None:  # operator text, not a catalog key
+                body = await self._body(announcement)
+                message = await send_html(bot, audience_of(due.user), body)
+            else:
+                message = await send(
+                    bot, self.runtime.catalog, audience_of(due.user), key, markup, variant
+                )
         except TelegramError as exc:
             return await self._not_delivered(due, following, failure_of(exc))
         await self._advance(due, following, sent=True, message=message)
         return Outcome.SENT
+
+    async def _body(self, announcement_id: int) -> str:
+        """The text of an announcement (read once per process; it never changes)."""
+        if announcement_id not in self._bodies:
+            async with self.runtime.sessions() as session:
+                body = await session.scalar(
+                    select(Announcement.body).where(Announcement.id == announcement_id)
+                )
+            if body is None:
+                raise LookupError(f"announcement {announcement_id} is gone")
+            self._bodies[announcement_id] = body
+        return self._bodies[announcement_id]
 
     async def _not_delivered(
         self, due: Due, following: datetime | None, failure: CallFailure
@@ -449,7 +475,7 @@ class Dispatcher:
                 .values(values)
                 .execution_options(synchronize_session=False)
             )
-            if message is not None:
+            if message is not None and due.schedule.announcement_id is None:
                 await record_prompt(session, due.user.id, message.chat_id, message.message_id,
                                     due.schedule.kind, now)
                 if due.user.failures_in_a_row:

@@ -67,6 +67,11 @@ async def send(
     )
 
 
+async def send_html(bot: Bot, audience: Audience, text: str, /) -> Message:
+    """Send an operator's own Telegram HTML (an announcement, checked when it was made)."""
+    return await bot.send_message(audience.chat_id, text, parse_mode=ParseMode.HTML)
+
+
 async def edit(
     bot: Bot,
     catalog: Catalog,

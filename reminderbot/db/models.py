@@ -15,6 +15,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Text,
     Time,
     UniqueConstraint,
     false,
@@ -77,6 +78,11 @@ class ScheduleKind(StrEnum):
     HYDRATION = "hydration"
     CHECKIN = "checkin"
     TOLERANCE = "tolerance"  # the weekly "needed more to feel the same?" question
+
+
+# The kind of an operator's one-off message (`reminderbot announce`): not a reminder, so not
+# a ScheduleKind (statistics and settings list reminders).
+ANNOUNCEMENT_KIND = "announcement"
 
 
 class ScheduleState(StrEnum):
@@ -143,6 +149,8 @@ class Schedule(Base):
         ),
         Index("ix_schedules_next_due_at", "next_due_at"),
         Index("ix_schedules_user_id", "user_id"),
+        # An announcement reaches each recipient through one row: a resumed run adds none.
+        UniqueConstraint("announcement_id", "user_id", name="uq_schedules_announcement_user"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -161,8 +169,24 @@ class Schedule(Base):
     last_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_count: Mapped[int] = mapped_column(Integer, default=0)
     skipped_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Kind ``announcement``: the announcement this one-shot row sends.
+    announcement_id: Mapped[int | None] = mapped_column(
+        ForeignKey("announcements.id", ondelete="CASCADE")
+    )
 
     user: Mapped[User] = relationship(back_populates="schedules")
+
+
+class Announcement(Base):
+    """An operator's message to every opted-in user (``reminderbot announce``), by content."""
+
+    __tablename__ = "announcements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # SHA-256 of the body: the same file started again resumes the same announcement.
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    body: Mapped[str] = mapped_column(Text)  # Telegram HTML, checked like catalog text
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class HydrationDay(Base):
