@@ -113,9 +113,12 @@ async def test_killed_halfway_and_started_again_reaches_everyone_once_and_nobody
     api.release(slow)
     out = await finish(await announce(tmp_path, api, database_url))
     assert out == "40 of 40 done\n"
-    # Everyone exactly once; the one send on the wire at the kill may have reached Telegram,
-    # so it counts as maybe sent and is never repeated (here the stand-in never carried it out).
-    assert received(api, chats) == {chat: [SHOWN] for chat in chats} | {slow: []}
+    got = received(api, chats)
+    # Nobody twice. The held send and any other send on the wire at the kill count as maybe
+    # sent (issue 12's rule): those few recipients may get nothing; everyone else gets it once.
+    assert all(messages in ([], [SHOWN]) for messages in got.values())
+    assert got[slow] == []
+    assert sum(1 for messages in got.values() if not messages) <= 3
     assert sent_before < 39  # some were still waiting for their turn: they went after the restart
 
 
