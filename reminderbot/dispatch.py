@@ -25,7 +25,19 @@ from enum import StrEnum
 from time import monotonic
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Integer,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot, InlineKeyboardMarkup, Message
 from telegram.error import TelegramError
@@ -40,12 +52,13 @@ from reminderbot.db.models import (
     StopReason,
     User,
     UserStatus,
+    UTCDateTime,
 )
-from reminderbot.dbretry import write_until
+from reminderbot.dbretry import is_connection_lost, write_until
 from reminderbot.errorlog import RepeatedErrors, is_network_error
 from reminderbot.inflight import SendGate
 from reminderbot.messaging import audience_of, send, send_html
-from reminderbot.prompts import record_prompt
+from reminderbot.prompts import NewPrompt, record_prompts
 from reminderbot.ratelimit import bulk_sends
 from reminderbot.runtime import Runtime
 from reminderbot.schedule import is_late
@@ -80,6 +93,43 @@ _KIND_ORDER = case(
 )
 # Reminders first, announcements after every due reminder (they are never late).
 _BULK_LAST = case((Schedule.kind == ANNOUNCEMENT_KIND, 1), else_=0)
+# Outcomes written in one transaction at most: the statements stay small.
+MOVES_PER_WRITE = 200
+
+_schedules = Schedule.metadata.tables[Schedule.__tablename__]
+_rows = _schedules.c
+# A re-plan that came in meanwhile (a settings change, /pause) changed next_due_at: it wins,
+# and only the claim is released.
+_unchanged = _rows.next_due_at == bindparam("b_due", type_=UTCDateTime())
+# One row's outcome, as one statement for many rows (executemany): the parameters say what
+# changes (a NULL leaves the column as it is).
+_MOVE = (
+    update(_schedules)
+    .where(_rows.id == bindparam("b_id"), _rows.claimed_by == bindparam("b_worker"))
+    .values(
+        claimed_until=None,
+        claimed_by=None,
+        sent_count=_rows.sent_count + bindparam("b_sent", type_=Integer()),
+        skipped_count=_rows.skipped_count + bindparam("b_skipped", type_=Integer()),
+        state=case(
+            (and_(_unchanged, bindparam("b_done", type_=Boolean())), ScheduleState.DONE.value),
+            else_=_rows.state,
+        ),
+        next_due_at=case(
+            (_unchanged,
+             func.coalesce(bindparam("b_next", type_=UTCDateTime()), _rows.next_due_at)),
+            else_=_rows.next_due_at,
+        ),
+        last_slot_local=case(
+            (_unchanged,
+             func.coalesce(bindparam("b_slot", type_=DateTime()), _rows.last_slot_local)),
+            else_=_rows.last_slot_local,
+        ),
+        last_sent_at=func.coalesce(bindparam("b_sent_at", type_=UTCDateTime()),
+                                   _rows.last_sent_at),
+    )
+)
+
 
 
 class Outcome(StrEnum):
@@ -136,6 +186,19 @@ class _Slice:
     outcomes: asyncio.Future[list[Outcome | BaseException]]
 
 
+@dataclass(frozen=True)
+class _Move:
+    """A claimed row's outcome waiting to be written (see ``Dispatcher._advance``)."""
+
+    due: Due
+    following: datetime | None
+    sent: bool
+    refused: bool
+    prompt: NewPrompt | None  # a confirmed send whose buttons count
+    at: datetime
+    landed: asyncio.Future[None]
+
+
 @dataclass
 class TickReport:
     """Counts of one tick, by outcome."""
@@ -171,6 +234,8 @@ class Dispatcher:
         # Only rows of these kinds are claimed (None: all); `announce` claims only its own.
         self.kinds = kinds
         self._bodies: dict[int, str] = {}  # announcement id -> body, read once
+        self._moves: list[_Move] = []  # outcomes waiting for the next write
+        self._writer: asyncio.Task[None] | None = None
 
     async def tick(self, bot: Bot) -> TickReport:
         """Send every reminder due now, batch after batch; return what happened.
@@ -275,11 +340,11 @@ class Dispatcher:
         """
         due_ids = (
             select(Schedule.id)
-            .join(User, User.id == Schedule.user_id)
             .where(
                 Schedule.next_due_at <= now,
                 Schedule.state == ScheduleState.ON,
-                User.status == UserStatus.ACTIVE,
+                # Not a join: SQLite would then read every user rather than the due rows.
+                exists().where(User.id == Schedule.user_id, User.status == UserStatus.ACTIVE),
                 or_(Schedule.claimed_until.is_(None), Schedule.claimed_until < now),
                 *([Schedule.kind.in_(self.kinds)] if self.kinds is not None else []),
             )
@@ -448,45 +513,105 @@ class Dispatcher:
 
         ``sent`` with the ``message`` Telegram confirmed (its buttons then count, see
         ``prompts``), or without one (uncertain); ``refused``: Telegram refused it for good.
+        Returns once written: outcomes that come in while a write is under way go together
+        in the next one (one UPDATE for all their rows), so a send waits for its record
+        about one write at most, and a burst costs a few transactions a slice, not one each.
         """
         now = self.runtime.clock.now()
-        counter = Schedule.sent_count if sent else Schedule.skipped_count
-        # A re-plan that came in meanwhile (a settings change, /pause) changed next_due_at:
-        # it wins, and only the claim is released.
-        unchanged = Schedule.next_due_at == due.due_at
-        values: dict[str, Any] = {"claimed_until": None, "claimed_by": None}
-        if not refused:
-            values[counter.key] = counter + 1
-        if following is None:
-            values["state"] = case((unchanged, ScheduleState.DONE), else_=Schedule.state)
-        else:
-            values["next_due_at"] = case((unchanged, following), else_=Schedule.next_due_at)
-            values["last_slot_local"] = case(
-                (unchanged, self.runtime.planner.slot_of(due.schedule, due.user)),
-                else_=Schedule.last_slot_local,
-            )
-        if sent:
-            values["last_sent_at"] = now
+        prompt = None
+        if message is not None and due.schedule.announcement_id is None:
+            prompt = NewPrompt(due.user.id, message.chat_id, message.message_id,
+                               due.schedule.kind, now)
+        move = _Move(due, following, sent, refused, prompt, now,
+                     asyncio.get_running_loop().create_future())
+        self._moves.append(move)
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_moves())
+        # The write goes on if this caller is cancelled: the send it records happened.
+        await asyncio.shield(move.landed)
+
+    async def _write_moves(self) -> None:
+        """Write the waiting outcomes, all that came in by then each time, until none wait."""
+        try:
+            while self._moves:
+                moves = self._moves[:MOVES_PER_WRITE]
+                del self._moves[:MOVES_PER_WRITE]
+                await self._land(moves)
+        except BaseException:
+            for move in self._moves:
+                move.landed.cancel()
+            self._moves.clear()
+            raise
+
+    async def _land(self, moves: list[_Move]) -> None:
+        """Write ``moves`` together; after a bug or bad data, each on its own (one bad row
+        must not fail the others, whose sends would go again after the lease)."""
+        try:
+            await self._write_together(moves)
+        except Exception as exc:
+            if len(moves) > 1 and not is_connection_lost(exc):
+                for move in moves:
+                    await self._land([move])
+                return
+            for move in moves:
+                if not move.landed.done():
+                    move.landed.set_exception(exc)
+            return
+        except BaseException:
+            for move in moves:
+                move.landed.cancel()
+            raise
+        for move in moves:
+            if not move.landed.done():
+                move.landed.set_result(None)
+
+    def _move_params(self, move: _Move) -> dict[str, Any]:
+        """The parameters of ``_MOVE`` for one row."""
+        due, once = move.due, move.following is None
+        return {
+            "b_id": due.schedule_id,
+            "b_worker": self.worker_id,
+            "b_due": due.due_at,
+            "b_sent": int(move.sent and not move.refused),
+            "b_skipped": int(not move.sent and not move.refused),
+            "b_done": once,
+            "b_next": move.following,
+            "b_slot": None if once else self.runtime.planner.slot_of(due.schedule, due.user),
+            "b_sent_at": move.at if move.sent else None,
+        }
+
+    async def _write_together(self, moves: list[_Move]) -> None:
+        """One transaction for ``moves``, on a fresh connection after a lost one, until it
+        lands or the first of their leases is about to end."""
+        now = self.runtime.clock.now()
+        lease_end = min(move.due.schedule.claimed_until or now + LEASE for move in moves)
+        left = (lease_end - LEASE_MARGIN - now).total_seconds()
+        plain = [self._move_params(move) for move in moves if not move.refused]
+        prompts = [move.prompt for move in moves if move.prompt is not None]
+        # A confirmed send ends a run of refusals.
+        reset = {move.due.user.id for move in moves
+                 if move.prompt is not None and move.due.user.failures_in_a_row}
 
         async def write(session: AsyncSession) -> None:
-            moved = await session.execute(
-                update(Schedule)
-                .where(Schedule.id == due.schedule_id, Schedule.claimed_by == self.worker_id)
-                .values(values)
-                .execution_options(synchronize_session=False)
-            )
-            if message is not None and due.schedule.announcement_id is None:
-                await record_prompt(session, due.user.id, message.chat_id, message.message_id,
-                                    due.schedule.kind, now)
-                if due.user.failures_in_a_row:
-                    await session.execute(
-                        update(User).where(User.id == due.user.id).values(failures_in_a_row=0)
-                    )
-            # Counted only with the row's own update: a repeated write counts nothing twice.
-            if refused and getattr(moved, "rowcount", 0) == 1:
-                await self._count_refusal(session, due, now)
+            if plain:
+                await session.execute(_MOVE, plain)
+            for move in moves:
+                if not move.refused:
+                    continue
+                moved = await session.execute(_MOVE, self._move_params(move))
+                # Counted only with the row's own update: a repeated write counts nothing twice.
+                if getattr(moved, "rowcount", 0) == 1:
+                    await self._count_refusal(session, move.due, move.at)
+            await record_prompts(session, prompts)
+            if reset:
+                await session.execute(
+                    update(User).where(User.id.in_(reset)).values(failures_in_a_row=0)
+                    .execution_options(synchronize_session=False)
+                )
 
-        await self._write(due, write)
+        first = moves[0].due.schedule_id
+        what = f"reminder {first}" if len(moves) == 1 else f"{len(moves)} reminders ({first}, ...)"
+        await write_until(self.runtime.sessions, write, deadline=monotonic() + left, what=what)
 
     async def _count_refusal(self, session: AsyncSession, due: Due, now: datetime) -> None:
         """One more refused reminder in a row for the user; the third pauses them (logged once).

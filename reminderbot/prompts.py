@@ -9,6 +9,8 @@ only, so a double tap (or a replayed callback) counts once.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, delete, exists, select, update
@@ -40,6 +42,38 @@ async def record_prompt(
     await session.execute(
         delete(Prompt)
         .where(Prompt.user_id == user_id, Prompt.sent_at < now - KEPT)
+        .execution_options(synchronize_session=False)
+    )
+
+
+@dataclass(frozen=True)
+class NewPrompt:
+    """One message that asks ``user_id`` a ``kind`` question, sent at ``sent_at``."""
+
+    user_id: int
+    chat_id: int
+    message_id: int
+    kind: str
+    sent_at: datetime
+
+
+async def record_prompts(session: AsyncSession, prompts: Sequence[NewPrompt]) -> None:
+    """``record_prompt`` for many messages at once: one INSERT (executemany), one DELETE."""
+    if not prompts:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = Prompt.metadata.tables[Prompt.__tablename__]
+    await session.execute(
+        insert(table).on_conflict_do_nothing(index_elements=[table.c.chat_id, table.c.message_id]),
+        [asdict(prompt) for prompt in prompts],
+    )
+    # The earliest send decides what is forgotten: nothing younger than a week goes.
+    oldest = min(prompt.sent_at for prompt in prompts)
+    await session.execute(
+        delete(Prompt)
+        .where(Prompt.user_id.in_({prompt.user_id for prompt in prompts}),
+               Prompt.sent_at < oldest - KEPT)
         .execution_options(synchronize_session=False)
     )
 

@@ -97,6 +97,8 @@ class User(Base):
     """A person who agreed to reminders (people who only read /info are not stored)."""
 
     __tablename__ = "users"
+    # Each claim looks for users whose timed pause has ended (migration 0008).
+    __table_args__ = (Index("ix_users_status_paused_until", "status", "paused_until"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     telegram_user_id: Mapped[int] = mapped_column(BigInteger, unique=True)
