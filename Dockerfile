@@ -18,9 +18,12 @@ RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
     && useradd --system --create-home --home-dir /app --uid 10001 reminderbot
 USER reminderbot
 WORKDIR /app
-# No HTTP endpoint yet: the health check is the configuration plus a database connection.
-# It exits 0 (healthy) or 1 (unhealthy), the only two statuses Docker allows.
-HEALTHCHECK --interval=30s --timeout=20s --start-period=30s --retries=3 \
-    CMD ["reminderbot", "check", "--health"]
+# /healthz, /metrics (and the webhook with WEBHOOK_URL) on every interface, port 8080.
+ENV HTTP_HOST=0.0.0.0 HTTP_PORT=8080
+EXPOSE 8080
+# GET /healthz: 200 when the database answers and the dispatcher ticks. urlopen raises on a 503
+# or no answer, so the check exits 0 (healthy) or 1 (unhealthy), the two statuses Docker allows.
+HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('HTTP_PORT', '8080'), timeout=8)"]
 # `run` applies the migrations itself; `reminderbot migrate` does only that.
 CMD ["reminderbot", "run"]

@@ -9,13 +9,13 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from telegram import Update
-from telegram.error import TelegramError
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, ApplicationBuilder
 
 from reminderbot import handlers, zones
 from reminderbot.catalog import Catalog, default_messages_dir, load_catalog
 from reminderbot.clock import Clock, SystemClock
-from reminderbot.config import Settings
+from reminderbot.config import ConfigError, Settings
 from reminderbot.context import CONTEXT_TYPES, BotContext
 from reminderbot.db.migrate import upgrade
 from reminderbot.db.session import make_engine, make_sessionmaker
@@ -25,6 +25,7 @@ from reminderbot.handlers.info import bot_commands
 from reminderbot.inflight import SENDS_KEY, SendGate
 from reminderbot.maintenance import INTERVAL as MAINTENANCE_INTERVAL
 from reminderbot.maintenance import erase_blocked
+from reminderbot.metrics import instrument
 from reminderbot.ratelimit import TelegramRateLimiter
 from reminderbot.runtime import RUNTIME_KEY, Runtime
 from reminderbot.telegramhttp import TelegramRequest
@@ -99,6 +100,7 @@ def build_application(
     application.bot_data[DISPATCHER_KEY] = dispatcher
     application.bot_data[SENDS_KEY] = sends
     application.bot_data[ERRORS_KEY] = errors
+    instrument(application, runtime, dispatcher)
     application.add_handler(FLOOD_ANSWER, group=FLOOD_GROUP)
     # Before handlers.errors.on_error: polling and network errors end here as one line.
     application.add_error_handler(errors.on_error)
@@ -148,6 +150,38 @@ async def running(application: BotApplication, *, poll_timeout: int = 10) -> Asy
         finally:
             if application.updater.running:
                 await application.updater.stop()
+            if application.running:
+                await application.stop()
+    finally:
+        await application.shutdown()
+        if application.post_shutdown is not None:
+            await application.post_shutdown(application)
+
+
+@asynccontextmanager
+async def webhook_running(
+    application: BotApplication, url: str, secret: str
+) -> AsyncIterator[None]:
+    """Run the bot fed by Telegram's webhook: ``running`` without polling.
+
+    The webhook is registered with ``secret`` on every start (the URL or the secret may have
+    changed); updates Telegram holds are kept. The web app (``web.py``) feeds the update queue.
+    """
+    await application.initialize()
+    assert application.post_init is not None
+    try:
+        await application.post_init(application)
+        try:
+            await application.bot.set_webhook(
+                url, secret_token=secret, allowed_updates=Update.ALL_TYPES,
+                drop_pending_updates=False,
+            )
+        except BadRequest as exc:
+            raise ConfigError(f"WEBHOOK_URL was refused by Telegram ({exc.message})") from None
+        await application.start()
+        try:
+            yield
+        finally:
             if application.running:
                 await application.stop()
     finally:

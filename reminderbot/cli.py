@@ -64,6 +64,15 @@ def _run(_args: argparse.Namespace) -> int:
     load_catalog(settings.messages_dir)
     settings.require_token()
     application = build_application(settings)
+    if settings.served_port is not None:  # a webhook, or /healthz and /metrics beside polling
+        from reminderbot.serving import ListenError, serve
+
+        try:
+            asyncio.run(serve(application, settings))
+        except ListenError as exc:
+            print(f"{PROG}: {exc}", file=sys.stderr)
+            return EXIT_FAILURE
+        return EXIT_OK
     # Updates sent while the bot was down are answered now: never drop pending updates.
     application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
     return EXIT_OK

@@ -5,15 +5,20 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # BotFather tokens look like "123456789:AA...": a numeric bot id, a colon, 30+ url-safe chars.
 _TOKEN_RE = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,100}$")
 _DRIVERS = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
+# Telegram's rule for setWebhook's secret_token: 1-256 characters of these.
+_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+# The HTTP port with WEBHOOK_URL when HTTP_PORT is not set.
+DEFAULT_WEBHOOK_PORT = 8080
 
 
 class ConfigError(Exception):
@@ -40,6 +45,13 @@ class Settings(BaseSettings):
     erase_blocked_after_days: int = Field(default=30, ge=0, le=3650)
     # Telegram user ids that may use /stats; comma-separated in the environment.
     admin_user_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    # Set: Telegram posts updates to this https URL (no polling); WEBHOOK_SECRET is then required.
+    webhook_url: str | None = None
+    # Checked even when unset (validate_default): it is required once WEBHOOK_URL is set.
+    webhook_secret: str | None = Field(default=None, repr=False, validate_default=True)
+    # Where /healthz, /metrics and the webhook are served; no port: none in polling mode.
+    http_host: str = "127.0.0.1"
+    http_port: int | None = Field(default=None, ge=1, le=65535)
 
     @field_validator("messages_dir")
     @classmethod
@@ -96,6 +108,49 @@ class Settings(BaseSettings):
             raise ValueError("must be Telegram user ids (numbers) separated by commas, "
                              "e.g. 12345678,87654321")
         return frozenset(int(part) for part in parts)
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        url = urlsplit(value.strip())
+        if url.scheme != "https" or not url.hostname or url.query or url.fragment:
+            raise ValueError("must be an https:// URL without ?query or #fragment, "
+                             "e.g. https://bot.example.org/telegram")
+        if url.path.rstrip("/") in ("/healthz", "/metrics"):
+            raise ValueError("must not end in /healthz or /metrics (the bot serves those)")
+        return value.strip()
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: str | None, info: ValidationInfo) -> str | None:
+        value = value.strip() if value is not None and value.strip() else None
+        if value is None:
+            if info.data.get("webhook_url"):
+                raise ValueError("must be set when WEBHOOK_URL is (1–256 characters: "
+                                 "A-Z, a-z, 0-9, _ and -)")
+            return None
+        if not _SECRET_RE.match(value):
+            raise ValueError("must be 1–256 characters: A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @field_validator("http_port", mode="before")
+    @classmethod
+    def _http_port(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def served_port(self) -> int | None:
+        """The port of the HTTP server: HTTP_PORT, else 8080 with a webhook, else none."""
+        if self.http_port is not None:
+            return self.http_port
+        return DEFAULT_WEBHOOK_PORT if self.webhook_url else None
+
+    @property
+    def webhook_path(self) -> str:
+        """The path the webhook is served on: WEBHOOK_URL's ("/" when it has none)."""
+        return urlsplit(self.webhook_url or "").path or "/"
 
     def require_token(self) -> str:
         """The bot token, or ``ConfigError`` when it is not set."""

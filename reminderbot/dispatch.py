@@ -214,6 +214,11 @@ class TickReport:
 class Dispatcher:
     """Claims due schedule rows in batches, sends them through the bot, and advances them."""
 
+    # Monotonic time of the latest look for due rows (every claim): what /healthz reads.
+    last_tick: float | None = None
+    # Told each claimed reminder's outcome as it is counted (the metrics); None: nobody.
+    observe: Callable[[Due, Outcome], None] | None = None
+
     def __init__(
         self,
         runtime: Runtime,
@@ -290,6 +295,8 @@ class Dispatcher:
                 outcome = Outcome.FAILED
             report.counts[outcome] += 1
             by_kind[(due.schedule.kind, outcome.value)] += 1
+            if self.observe is not None:
+                self.observe(due, outcome)
 
     async def _still_active(self, part: list[Due]) -> tuple[list[Due], int]:
         """The slice's reminders whose user is still active, and how many were not.
@@ -338,6 +345,7 @@ class Dispatcher:
 
         Timed pauses that have ended are lifted first, in the same transaction.
         """
+        self.last_tick = monotonic()
         due_ids = (
             select(Schedule.id)
             .where(

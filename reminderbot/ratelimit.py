@@ -199,6 +199,9 @@ class _Turns:
 class TelegramRateLimiter(BaseRateLimiter[Lane]):
     """Telegram's limits with a reply lane ahead of a bulk lane (see the module docstring)."""
 
+    # Called on every 429 (RetryAfter) Telegram answers (the metrics); None: nobody.
+    on_retry_after: Callable[[], None] | None = None
+
     def __init__(
         self,
         *,
@@ -262,6 +265,8 @@ class TelegramRateLimiter(BaseRateLimiter[Lane]):
                 try:
                     return await callback(*args, **kwargs)
                 except RetryAfter as exc:
+                    if self.on_retry_after is not None:
+                        self.on_retry_after()
                     if attempt == self._max_retries:
                         raise
                     wait = exc.retry_after

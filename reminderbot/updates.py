@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from time import monotonic
 from typing import Any
 
 from telegram import Update
@@ -97,6 +98,10 @@ class _ChatTurn:
 class PerChatUpdateProcessor(BaseUpdateProcessor):
     """Concurrent across chats, in order within a chat, with flood control per user."""
 
+    # Told each update's fate (handled or dropped) and its seconds from hand-over to done
+    # (the metrics); None: nobody.
+    observe: Callable[[bool, float], None] | None = None
+
     def __init__(self, flood: FloodWatch, max_concurrent_updates: int = MAX_CONCURRENT_UPDATES):
         super().__init__(max_concurrent_updates)
         self.flood = flood
@@ -117,6 +122,13 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Wait for the chat's earlier updates, then handle this one (unless it is dropped)."""
+        started = monotonic()
+        handled = await self._process(update, coroutine)
+        if self.observe is not None:
+            self.observe(handled, monotonic() - started)
+
+    async def _process(self, update: object, coroutine: Awaitable[Any]) -> bool:
+        """``do_process_update``; False when the update was dropped unread."""
         chat_id, user_id = _keys(update)
         # Button presses are not counted: a press must always be answered (or its spinner
         # hangs), a fast walk through /settings is no flood, and each press counts only once.
@@ -126,13 +138,13 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             if verdict is Verdict.DROP:
                 _close(coroutine)
                 log.debug("update dropped: its sender is over the flood limit")
-                return
+                return False
             if verdict is Verdict.NOTICE and isinstance(update, Update):
                 self._notices.add(update.update_id)
                 log.info("a user is over the flood limit; answered once, then dropping for now")
         if chat_id is None:
             await coroutine
-            return
+            return True
         turn = self._chats.setdefault(chat_id, _ChatTurn())
         turn.users += 1
         try:
@@ -142,6 +154,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             turn.users -= 1
             if turn.users == 0:
                 del self._chats[chat_id]
+        return True
 
     async def initialize(self) -> None:
         """Nothing to set up."""

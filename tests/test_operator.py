@@ -106,7 +106,8 @@ def test_docker_compose_sets_only_real_settings() -> None:
     assert compose["services"]["db"]["image"].startswith("postgres:16")
     assert "pgdata" in compose["volumes"]
     assert bot["restart"] == "unless-stopped" and "healthcheck" in bot
-    assert bot["healthcheck"]["test"] == ["CMD", "reminderbot", "check", "--health"]
+    assert bot["healthcheck"]["test"][:3] == ["CMD", "python", "-c"]
+    assert "/healthz" in bot["healthcheck"]["test"][3]
     assert bot["command"] == ["sh", "-c", "reminderbot migrate && exec reminderbot run"]
 
 

@@ -533,6 +533,8 @@ class BotAPIStandIn:
         self.calls: list[ApiCall] = []
         self.callback_answers: list[tuple[str, str | None, bool]] = []
         self.my_commands: list[dict[str, Any]] = []
+        # setWebhook's parameters while a webhook is set (getUpdates then answers 409).
+        self.webhook: JSONDict | None = None
         self._commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._runner: web.AppRunner | None = None
         self._stopping = False
@@ -563,6 +565,7 @@ class BotAPIStandIn:
             "getme": self._get_me,
             "getupdates": self._get_updates,
             "deletewebhook": self._delete_webhook,
+            "setwebhook": self._set_webhook,
             "setmycommands": self._set_my_commands,
             "getmycommands": self._get_my_commands,
             "deletemycommands": self._delete_my_commands,
@@ -1131,6 +1134,9 @@ class BotAPIStandIn:
         }
 
     async def _get_updates(self, params: JSONDict) -> list[JSONDict]:
+        if self.webhook is not None:
+            raise _ApiError(409, "Conflict: can't use getUpdates method while webhook is "
+                                 "active; use deleteWebhook to delete the webhook first")
         offset = params.get("offset")
         limit = min(max(_int(params.get("limit", 100), "limit"), 1), 100)
         timeout = max(_number(params.get("timeout", 0), "timeout"), 0.0)
@@ -1173,7 +1179,28 @@ class BotAPIStandIn:
     async def _delete_webhook(self, params: JSONDict) -> bool:
         if params.get("drop_pending_updates") in (True, "true", "True"):
             self._updates.clear()
+        self.webhook = None
         return True
+
+    async def _set_webhook(self, params: JSONDict) -> bool:
+        url = params.get("url")
+        if not isinstance(url, str) or not url.startswith("https://"):
+            raise _ApiError(400, "Bad Request: bad webhook: An HTTPS URL must be provided for "
+                                 "webhook")
+        secret = params.get("secret_token")
+        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", str(secret)):
+            raise _ApiError(400, "Bad Request: secret token contains unallowed characters")
+        if params.get("drop_pending_updates") in (True, "true", "True"):
+            self._updates.clear()
+        self.webhook = dict(params)
+        return True
+
+    def take_updates(self) -> list[JSONDict]:
+        """The updates waiting for the bot, handed over and forgotten: what Telegram posts to
+        a webhook (a test posts them to the bot's web app, as Telegram would)."""
+        updates, self._updates = self._updates, []
+        self._notify()
+        return updates
 
     @staticmethod
     def _scope_key(params: JSONDict) -> tuple[str, str]:
