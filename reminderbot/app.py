@@ -26,6 +26,7 @@ from reminderbot.inflight import SENDS_KEY, SendGate
 from reminderbot.maintenance import INTERVAL as MAINTENANCE_INTERVAL
 from reminderbot.maintenance import erase_blocked
 from reminderbot.metrics import instrument
+from reminderbot.orphans import give_back_orphans
 from reminderbot.ratelimit import TelegramRateLimiter
 from reminderbot.runtime import RUNTIME_KEY, Runtime
 from reminderbot.telegramhttp import TelegramRequest
@@ -148,6 +149,7 @@ async def running(application: BotApplication, *, poll_timeout: int = 10) -> Asy
         try:
             yield
         finally:
+            application.bot_data[DISPATCHER_KEY].stop()  # a running tick ends soon
             if application.updater.running:
                 await application.updater.stop()
             if application.running:
@@ -182,6 +184,7 @@ async def webhook_running(
         try:
             yield
         finally:
+            application.bot_data[DISPATCHER_KEY].stop()  # a running tick ends soon
             if application.running:
                 await application.stop()
     finally:
@@ -205,6 +208,8 @@ async def _maintenance(context: BotContext) -> None:
 async def _post_init(application: BotApplication) -> None:
     runtime: Runtime = application.bot_data[RUNTIME_KEY]
     await upgrade(runtime.engine)
+    # A process of this host killed mid-burst: its claimed rows go now, not at lease end.
+    await give_back_orphans(runtime.sessions, runtime.clock.now())
     # The city index takes a second or two to build: before the first update, not during it.
     await asyncio.to_thread(zones.warm_up)
     try:

@@ -59,6 +59,7 @@ def _settings(level: int = logging.INFO) -> Settings:
 
 def _run(_args: argparse.Namespace) -> int:
     from reminderbot.app import build_application
+    from reminderbot.shutdown import stop_on_signals
 
     settings = _settings()
     load_catalog(settings.messages_dir)
@@ -73,8 +74,13 @@ def _run(_args: argparse.Namespace) -> int:
             print(f"{PROG}: {exc}", file=sys.stderr)
             return EXIT_FAILURE
         return EXIT_OK
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)  # the loop run_polling takes
+    # SIGTERM: the dispatcher stops claiming first, so that the stop takes seconds.
+    stop_on_signals(application, loop)
     # Updates sent while the bot was down are answered now: never drop pending updates.
-    application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+    application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False,
+                            stop_signals=None)
     return EXIT_OK
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import random
 import socket
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable
@@ -77,8 +78,13 @@ LEASE = timedelta(minutes=5)
 LEASE_MARGIN = timedelta(seconds=20)
 # This many reminders refused for good in a row (for one user) pause their reminders.
 REFUSALS_BEFORE_PAUSE = 3
-# After a failed send (network, 5xx) the row waits this long before it is tried again.
+# After a send known not to have happened (network, 5xx) the row waits this long, then twice
+# as long after each further failure, give or take RETRY_JITTER (rows do not come back in step).
 RETRY_BACKOFF = timedelta(seconds=30)
+RETRY_JITTER = 0.2
+# Tries of one reminder (each up to telegramhttp.ATTEMPTS calls) before it is counted as failed
+# and its row moves to the next slot: waits of 30, 60, 120 and 240 s, about 7.5 minutes in all.
+ROW_ATTEMPTS = 5
 # Reminders go to the rate limiter this many at a time, each slice re-checked just before.
 SLICE_SIZE = 30
 # Slices in the rate limiter at once: one queued while one sends, so it never runs dry.
@@ -239,6 +245,17 @@ class Dispatcher:
         # Only rows of these kinds are claimed (None: all); `announce` claims only its own.
         self.kinds = kinds
         self._bodies: dict[int, str] = {}  # announcement id -> body, read once
+        # Failed tries per row and due time, in this process (see retry_wait); a restart or
+        # another replica starts counting again, the 30-minute lateness limit still bounds it.
+        self._tries: dict[int, tuple[datetime, int]] = {}
+        # Set on shutdown: no more claims; rows claimed but not yet sending are given back.
+        self.stopping = False
+
+    def stop(self) -> None:
+        """Shut down: the running tick claims nothing more, gives back the rows it has not
+        handed to the rate limiter (one UPDATE) and ends when the sends under way are recorded.
+        """
+        self.stopping = True
         self._moves: list[_Move] = []  # outcomes waiting for the next write
         self._writer: asyncio.Task[None] | None = None
 
@@ -254,7 +271,7 @@ class Dispatcher:
         by_kind: Counter[tuple[str, str]] = Counter()  # for the statistics
         skipped = 0
         with bulk_sends():
-            while True:
+            while not self.stopping:
                 batch = await self.claim(self.runtime.clock.now())
                 # A late row skipped now may have moved to a slot due right now: claim again
                 # until nothing is due (rows that failed keep their lease or back off).
@@ -264,6 +281,12 @@ class Dispatcher:
                 for start in range(0, len(batch), self.slice_size):
                     if len(sending) >= SLICES_AHEAD:
                         await self._finish(sending.popleft(), report, by_kind)
+                    if self.stopping:
+                        # Shutting down: what is not sending yet goes back now, not at lease end.
+                        await self._give_back(batch[start:])
+                        log.info("shutting down: %d claimed reminders given back unsent",
+                                 len(batch) - start)
+                        break
                     part, stale = await self._still_active(batch[start : start + self.slice_size])
                     skipped += stale
                     delivering = asyncio.gather(
@@ -493,9 +516,35 @@ class Dispatcher:
                         due.schedule_id, failure.reason)
             await self._advance(due, following, sent=False, refused=True)
             return Outcome.FAILED
-        log.warning("reminder %s not sent (%s); will retry", due.schedule_id, failure.reason)
-        await self._release(due, failure.retry_after or RETRY_BACKOFF)
+        if failure.retry_after is not None:  # Telegram's own wait (429): not a failed try
+            wait = failure.retry_after * random.uniform(1, 1 + RETRY_JITTER)
+            log.warning("reminder %s not sent (%s); trying again in %d s", due.schedule_id,
+                        failure.reason, wait.total_seconds())
+            await self._release(due, wait)
+            return Outcome.RETRY
+        tries = self._count_try(due)
+        if tries >= ROW_ATTEMPTS:
+            log.warning("reminder %s not sent after %d tries (%s): counted as failed, moved on",
+                        due.schedule_id, tries, failure.reason)
+            self._tries.pop(due.schedule_id, None)
+            await self._advance(due, following, sent=False)
+            return Outcome.FAILED
+        wait = retry_wait(tries)
+        log.warning("reminder %s not sent (%s); trying again in %d s (try %d of %d)",
+                    due.schedule_id, failure.reason, wait.total_seconds(), tries + 1,
+                    ROW_ATTEMPTS)
+        await self._release(due, wait)
         return Outcome.RETRY
+
+    def _count_try(self, due: Due) -> int:
+        """One more failed try of ``due``'s slot; how many so far (forgets old slots)."""
+        if len(self._tries) > 1024:
+            gone = self.runtime.clock.now() - timedelta(hours=1)  # every try is over
+            self._tries = {k: v for k, v in self._tries.items() if v[0] > gone}
+        slot, tries = self._tries.get(due.schedule_id, (due.due_at, 0))
+        tries = tries + 1 if slot == due.due_at else 1
+        self._tries[due.schedule_id] = (due.due_at, tries)
+        return tries
 
     async def _write(
         self, due: Due, work: Callable[[AsyncSession], Awaitable[None]]
@@ -667,3 +716,9 @@ class Dispatcher:
         await self._release(due, timedelta(0))
         log.info("user deactivated after Telegram refused delivery (schedule %s)", due.schedule_id)
         return Outcome.DEACTIVATED
+
+
+def retry_wait(tries: int) -> timedelta:
+    """How long a row waits after its ``tries``-th failed try: ``RETRY_BACKOFF`` doubled each
+    time, give or take ``RETRY_JITTER``."""
+    return RETRY_BACKOFF * 2.0 ** (tries - 1) * random.uniform(1 - RETRY_JITTER, 1 + RETRY_JITTER)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
@@ -52,9 +53,11 @@ WRITE_TIMEOUT = 10.0
 # never repeated ("uncertain"), so an answer that comes late is better than none. Telegram
 # answers in well under a second; 15 s rides out a slow moment without holding a lease long.
 READ_TIMEOUT = 15.0
-# How often a call known not to have happened is made in all, and the first wait between.
+# How often a call known not to have happened is made in all, and the first wait between
+# (doubled each time, give or take JITTER, so that many senders do not come back in step).
 ATTEMPTS = 3
 BACKOFF_SECONDS = 0.5
+JITTER = 0.2
 
 # Transport errors raised before any byte of the request was written.
 _NOT_WRITTEN = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
@@ -149,6 +152,11 @@ def _transport_code(cause: BaseException) -> str:
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
 
 
+def backoff(attempt: int) -> float:
+    """Seconds to wait after failed attempt ``attempt`` (1-based): doubling, with jitter."""
+    return BACKOFF_SECONDS * 2.0 ** (attempt - 1) * random.uniform(1 - JITTER, 1 + JITTER)
+
+
 class TelegramRequest(HTTPXRequest):
     """PTB's HTTPX request with deliberate timeouts, trying a call again (``ATTEMPTS`` in all,
     with backoff) only when Telegram is known not to have carried it out."""
@@ -195,6 +203,6 @@ class TelegramRequest(HTTPXRequest):
                 reason = "server_error"
             log.info("%s not carried out (%s); trying again (%d of %d)", endpoint, reason,
                      attempt + 1, ATTEMPTS)
-            await asyncio.sleep(BACKOFF_SECONDS * 2 ** (attempt - 1))
+            await asyncio.sleep(backoff(attempt))
         raise AssertionError("unreachable")  # the last attempt returns or raises
 

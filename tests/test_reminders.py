@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from reminderbot.app import DISPATCHER_KEY
 from reminderbot.clock import ManualClock
 from reminderbot.db.models import CheckinAnswer, HydrationDay, User
-from reminderbot.dispatch import RETRY_BACKOFF, Dispatcher, Outcome
+from reminderbot.dispatch import RETRY_BACKOFF, RETRY_JITTER, Dispatcher, Outcome
 from reminderbot.telegramhttp import ATTEMPTS
 from reminderbot.testing.botapi import BotAPIStandIn, FakeUser
 from tests.conftest import START, BotUnderTest, bot_settings
@@ -126,7 +126,9 @@ async def test_server_error_is_retried_later_and_sent_once(bot: BotUnderTest) ->
     assert await bot.dispatcher.earliest_due() == NINE
     report, sent = await bot.at(NINE)
     assert report.counts[Outcome.RETRY] == 1 and sent == []
-    assert await bot.dispatcher.earliest_due() == NINE + RETRY_BACKOFF  # waits, then retries
+    # Waits (30 s, give or take the jitter), then retries.
+    wait = await bot.dispatcher.earliest_due() - NINE
+    assert RETRY_BACKOFF * (1 - RETRY_JITTER) <= wait <= RETRY_BACKOFF * (1 + RETRY_JITTER)
     report, sent = await bot.at(NINE + timedelta(seconds=10))
     assert report.claimed == 0  # backing off
     report, sent = await bot.at(NINE + timedelta(minutes=1))
