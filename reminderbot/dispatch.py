@@ -250,14 +250,14 @@ class Dispatcher:
         self._tries: dict[int, tuple[datetime, int]] = {}
         # Set on shutdown: no more claims; rows claimed but not yet sending are given back.
         self.stopping = False
+        self._moves: list[_Move] = []  # outcomes waiting for the next write
+        self._writer: asyncio.Task[None] | None = None
 
     def stop(self) -> None:
         """Shut down: the running tick claims nothing more, gives back the rows it has not
         handed to the rate limiter (one UPDATE) and ends when the sends under way are recorded.
         """
         self.stopping = True
-        self._moves: list[_Move] = []  # outcomes waiting for the next write
-        self._writer: asyncio.Task[None] | None = None
 
     async def tick(self, bot: Bot) -> TickReport:
         """Send every reminder due now, batch after batch; return what happened.
