@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -39,6 +40,9 @@ DISPATCH_INTERVAL_SECONDS = 5.0
 # The daily maintenance job first runs this long after the start, then once a day.
 MAINTENANCE_FIRST_SECONDS = 60.0
 DISPATCHER_KEY = "reminderbot.dispatcher"
+# The regular ticks' interval, and the lock that keeps a wake-up tick from overlapping one.
+_INTERVAL_KEY = "reminderbot.dispatch_interval"
+_TICKING_KEY = "reminderbot.ticking"
 
 BotApplication = Application[Any, Any, Any, Any, Any, Any]
 
@@ -99,6 +103,8 @@ def build_application(
     errors = NetworkErrorLog()
     application.bot_data[RUNTIME_KEY] = runtime
     application.bot_data[DISPATCHER_KEY] = dispatcher
+    application.bot_data[_INTERVAL_KEY] = dispatch_interval
+    application.bot_data[_TICKING_KEY] = asyncio.Lock()
     application.bot_data[SENDS_KEY] = sends
     application.bot_data[ERRORS_KEY] = errors
     instrument(application, runtime, dispatcher)
@@ -196,7 +202,29 @@ async def webhook_running(
 async def _dispatch_tick(context: BotContext) -> None:
     dispatcher = context.bot_data[DISPATCHER_KEY]
     assert isinstance(dispatcher, Dispatcher)
-    await dispatcher.tick(context.bot)
+    ticking = context.bot_data[_TICKING_KEY]
+    if ticking.locked():
+        return  # the tick under way plans the next wake-up when it ends
+    async with ticking:
+        await dispatcher.tick(context.bot)
+    await _wake_at_next_due(context, dispatcher)
+
+
+async def _wake_at_next_due(context: BotContext, dispatcher: Dispatcher) -> None:
+    """Tick again at the next due time when it comes before the next regular tick: a
+    reminder then goes out when due, not up to an interval late."""
+    application: BotApplication = context.application
+    jobs = application.job_queue
+    assert jobs is not None
+    now = context.runtime.clock.now()
+    due = await dispatcher.next_wake(now)
+    wait = (due - now).total_seconds() if due is not None else math.inf
+    if 0 < wait < context.bot_data[_INTERVAL_KEY]:
+        jobs.run_once(
+            _dispatch_tick, when=wait, name="dispatch-wake",
+            job_kwargs={"id": "dispatch-wake", "replace_existing": True,
+                        "misfire_grace_time": None},
+        )
 
 
 async def _maintenance(context: BotContext) -> None:

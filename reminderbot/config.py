@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     # A user who blocked the bot is erased this many days later (0: kept until they /delete).
     erase_blocked_after_days: int = Field(default=30, ge=0, le=3650)
+    # Set: every replica takes its Telegram turns from one budget in this Redis (redis://...).
+    redis_url: str | None = Field(default=None, repr=False)
+    # Paid broadcasts: reminders carry allow_paid_broadcast and the limit is 1,000 a second.
+    telegram_paid_broadcast: bool = False
     # Telegram user ids that may use /stats; comma-separated in the environment.
     admin_user_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     # Set: Telegram posts updates to this https URL (no polling); WEBHOOK_SECRET is then required.
@@ -59,6 +63,15 @@ class Settings(BaseSettings):
         if value is not None and not (value / "sources.yaml").is_file():
             raise ValueError("must be a folder with sources.yaml and en/ (a copy of messages/)")
         return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not value.strip().startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value.strip()
 
     @field_validator("telegram_bot_token")
     @classmethod

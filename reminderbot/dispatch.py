@@ -436,6 +436,22 @@ class Dispatcher:
             )
         return earliest
 
+    async def next_wake(self, now: datetime) -> datetime | None:
+        """The first due time after ``now`` (one step along the due-time index). Rows waiting
+        on a lease or a backoff are left to the regular ticks."""
+        async with self.runtime.sessions() as session:
+            due: datetime | None = await session.scalar(
+                select(Schedule.next_due_at)
+                .where(
+                    Schedule.next_due_at > now,
+                    Schedule.state == ScheduleState.ON,
+                    *([Schedule.kind.in_(self.kinds)] if self.kinds is not None else []),
+                )
+                .order_by(Schedule.next_due_at)
+                .limit(1)
+            )
+        return due
+
     def message_for(self, due: Due) -> tuple[Key, InlineKeyboardMarkup, int]:
         """The catalog key, buttons and wording variant of a reminder, in the user's language."""
         catalog, lang = self.runtime.catalog, due.user.language

@@ -57,19 +57,27 @@ async def send(
     key: Key,
     markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | None = None,
     variant: int = 0,
+    paid: bool = False,
     /,
     **params: object,
 ) -> Message:
-    """Send ``key`` to ``audience``; Telegram errors propagate to the caller."""
+    """Send ``key`` to ``audience``; Telegram errors propagate to the caller.
+
+    ``paid``: a paid broadcast (``TELEGRAM_PAID_BROADCAST``), over Telegram's free limit.
+    """
     text = render(catalog, audience, key, variant, **params)
     return await bot.send_message(
-        audience.chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
+        audience.chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup,
+        allow_paid_broadcast=paid or None,
     )
 
 
-async def send_html(bot: Bot, audience: Audience, text: str, /) -> Message:
-    """Send an operator's own Telegram HTML (an announcement, checked when it was made)."""
-    return await bot.send_message(audience.chat_id, text, parse_mode=ParseMode.HTML)
+async def send_html(bot: Bot, audience: Audience, text: str, /, *, paid: bool = False) -> Message:
+    """Send an operator's own Telegram HTML (an announcement, checked when it was made);
+    ``paid`` as for :func:`send`."""
+    return await bot.send_message(
+        audience.chat_id, text, parse_mode=ParseMode.HTML, allow_paid_broadcast=paid or None
+    )
 
 
 async def edit(

@@ -6,6 +6,9 @@ carries more than 30), and for ``send*`` methods at most one per ``chat_interval
 Turns go to the reply lane first; the bulk lane (reminders) gets the turns no reply wants. So a
 reply waits at most for the sends already handed to the network, never for queued reminders.
 
+With ``REDIS_URL`` every turn is also taken from the bot's budget in Redis, which every
+replica shares (:mod:`reminderbot.sharedbudget`).
+
 A send is bulk when it is made with ``rate_limit_args=Lane.BULK`` or inside :func:`bulk_sends`
 (the dispatcher); anything else is a reply. A bulk send to a chat that stopped meanwhile (see
 :mod:`reminderbot.inflight`) is dropped when its turn comes, with :class:`ChatStopped`.
@@ -30,10 +33,13 @@ from telegram.error import NetworkError, RetryAfter
 from telegram.ext import BaseRateLimiter
 
 from reminderbot.inflight import SendGate
+from reminderbot.sharedbudget import SharedBudget
 
 log = logging.getLogger(__name__)
 
 OVERALL_PER_SECOND = 30
+# With paid broadcasts (TELEGRAM_PAID_BROADCAST): Telegram's limit for a bot that pays.
+PAID_BROADCAST_PER_SECOND = 1000
 GROUP_PER_MINUTE = 20
 # How often a send that Telegram answered with 429 (RetryAfter) is tried again.
 MAX_RETRIES = 2
@@ -42,6 +48,11 @@ MAX_RETRIES = 2
 _SLACK = 1.01
 # Beyond this many chats, the ones whose pause has passed are forgotten.
 _MAX_CHATS = 1024
+
+
+def overall_per_second(paid_broadcast: bool) -> int:
+    """Messages a second the whole bot may send: 1,000 with paid broadcasts, else 30."""
+    return PAID_BROADCAST_PER_SECOND if paid_broadcast else OVERALL_PER_SECOND
 
 
 class Lane(StrEnum):
@@ -80,15 +91,21 @@ class _Waiter:
     future: asyncio.Future[None]
     chat_id: int | None  # the chat whose one-a-second pause applies, if any
     stop_check: int | None  # a bulk send's chat: dropped if it stopped meanwhile
+    lane: Lane = Lane.REPLY
 
 
 class _Turns:
     """Hands out turns to send: evenly spaced overall, spaced per chat, reply lane first."""
 
-    def __init__(self, per_second: float, chat_interval: float, gate: SendGate | None) -> None:
+    def __init__(self, per_second: float, chat_interval: float, gate: SendGate | None,
+                 shared: SharedBudget | None = None) -> None:
         self.per_second = per_second
         self.chat_interval = chat_interval
         self.gate = gate
+        # Other replicas' turns (REDIS_URL): a turn given here is taken there too, one at a time.
+        self.shared = shared
+        self._sharing: asyncio.Task[None] | None = None
+        self._shared_down = False
         self._next = 0.0  # loop time from which the next turn may be given
         self._paused_until = 0.0  # after a 429, nobody sends before this
         self._chat_next: dict[int, float] = {}  # chat -> loop time of its next turn
@@ -109,7 +126,7 @@ class _Turns:
     async def take(self, lane: Lane, chat_id: int | None, stop_check: int | None) -> None:
         """Wait for a turn; raises ChatStopped for a bulk send whose chat stopped meanwhile."""
         loop = asyncio.get_running_loop()
-        waiter = _Waiter(loop.create_future(), chat_id, stop_check)
+        waiter = _Waiter(loop.create_future(), chat_id, stop_check, lane)
         self._lanes[lane].append(waiter)
         self._serve()
         try:
@@ -156,6 +173,8 @@ class _Turns:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        if self._sharing is not None:  # a turn is being taken from the shared budget
+            return
         while True:
             now = loop.time()
             start = max(self._next, self._paused_until)
@@ -172,17 +191,62 @@ class _Turns:
                 if wake:
                     self._timer = loop.call_at(min(wake), self._serve)
                 return
-            # Keep the even spacing through a burst (a late timer does not cost a turn);
-            # after an idle spell, count from now.
-            idle = now - self._next >= self.interval
-            self._next = (now if idle else self._next) + self.interval
-            self._recent.append(now)
+            if self.shared is not None:
+                self._sharing = asyncio.create_task(self._take_shared(waiter))
+                return
+            self._give(waiter, now)
+
+    def _give(self, waiter: _Waiter, now: float) -> None:
+        """Hand ``waiter`` its turn now."""
+        # Keep the even spacing through a burst (a late timer does not cost a turn);
+        # after an idle spell, count from now.
+        idle = now - self._next >= self.interval
+        self._next = (now if idle else self._next) + self.interval
+        self._recent.append(now)
+        if waiter.chat_id is not None:
+            self._forget_idle_chats(now)
+            self._chat_next[waiter.chat_id] = now + self.chat_interval
+        if waiter.stop_check is not None and self.gate is not None:
+            self.gate.begin(waiter.stop_check)  # on the wire from now: /stop waits for it
+        waiter.future.set_result(None)
+
+    async def _take_shared(self, waiter: _Waiter) -> None:
+        """Take ``waiter``'s turn from the shared budget too, then give it, or queue it again
+        when another replica sent to its chat within the last second."""
+        assert self.shared is not None
+        wait = 0.0
+        try:
+            await self.shared.turn()
             if waiter.chat_id is not None:
-                self._forget_idle_chats(now)
-                self._chat_next[waiter.chat_id] = now + self.chat_interval
-            if waiter.stop_check is not None and self.gate is not None:
-                self.gate.begin(waiter.stop_check)  # on the wire from now: /stop waits for it
-            waiter.future.set_result(None)
+                wait = await self.shared.chat_wait(waiter.chat_id)
+            if self._shared_down:
+                self._shared_down = False
+                log.warning("Redis answers again: sending within the shared budget")
+        except Exception as exc:  # Redis down: this process's own limits still hold
+            if not self._shared_down:
+                self._shared_down = True
+                log.warning("Redis unreachable (%s): sending within this process's limits "
+                            "only", type(exc).__name__)
+        finally:
+            self._sharing = None
+        now = asyncio.get_running_loop().time()
+        stopped = (waiter.stop_check is not None and self.gate is not None
+                   and self.gate.is_stopped(waiter.stop_check))
+        if waiter.future.done():  # gave up meanwhile: the slot goes unused
+            pass
+        elif stopped:
+            waiter.future.set_exception(ChatStopped())
+        elif wait > 0 and waiter.chat_id is not None:
+            self._chat_next[waiter.chat_id] = now + wait
+            self._lanes[waiter.lane].appendleft(waiter)
+        else:
+            self._give(waiter, now)
+        self._serve()
+
+    def close(self) -> None:
+        """Stop taking shared turns (the process is stopping)."""
+        if self._sharing is not None:
+            self._sharing.cancel()
 
     def _forget_idle_chats(self, now: float) -> None:
         if len(self._chat_next) > _MAX_CHATS:
@@ -209,8 +273,9 @@ class TelegramRateLimiter(BaseRateLimiter[Lane]):
         per_second: float = OVERALL_PER_SECOND,
         gate: SendGate | None = None,
         max_retries: int = MAX_RETRIES,
+        shared: SharedBudget | None = None,
     ) -> None:
-        self._turns = _Turns(per_second, chat_interval, gate)
+        self._turns = _Turns(per_second, chat_interval, gate, shared)
         self._max_retries = max_retries
         self._groups: dict[int | str, AsyncLimiter] = {}
 
@@ -227,7 +292,8 @@ class TelegramRateLimiter(BaseRateLimiter[Lane]):
         """Nothing to set up."""
 
     async def shutdown(self) -> None:
-        """Nothing to tear down."""
+        """Stop taking turns from the shared budget."""
+        self._turns.close()
 
     def _group_limiter(self, group: int | str) -> AsyncLimiter:
         limiter = self._groups.get(group)

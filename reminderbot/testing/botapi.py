@@ -228,6 +228,8 @@ class ApiCall:
     params: dict[str, Any]
     status: int
     at: float = field(default_factory=time.monotonic)  # when it was answered (monotonic clock)
+    # The Host the request named: bots given different base URLs (127.0.0.1, localhost) apart.
+    host: str = ""
 
 
 @dataclass
@@ -1061,7 +1063,7 @@ class BotAPIStandIn:
             # answer, so it is not recorded.
             self._notify()
             return web.Response(status=status)
-        self.calls.append(ApiCall(method, params, status))
+        self.calls.append(ApiCall(method, params, status, host=request.host))
         _log.debug("stand-in answered %s with %d", method, status)
         self._notify()
         fault = self._network_fault(method.lower(), params) if status == 200 else None
