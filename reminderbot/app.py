@@ -24,12 +24,14 @@ from reminderbot.dispatch import Dispatcher
 from reminderbot.errorlog import ERRORS_KEY, NetworkErrorLog
 from reminderbot.handlers.info import bot_commands
 from reminderbot.inflight import SENDS_KEY, SendGate
+from reminderbot.leader import LeaderPolling, Leadership, leadership_for
 from reminderbot.maintenance import INTERVAL as MAINTENANCE_INTERVAL
 from reminderbot.maintenance import erase_blocked
 from reminderbot.metrics import instrument
 from reminderbot.orphans import give_back_orphans
-from reminderbot.ratelimit import TelegramRateLimiter
+from reminderbot.ratelimit import TelegramRateLimiter, overall_per_second
 from reminderbot.runtime import RUNTIME_KEY, Runtime
+from reminderbot.sharedbudget import SharedBudget
 from reminderbot.telegramhttp import TelegramRequest
 from reminderbot.typedtext import load_word_lists
 from reminderbot.updates import FLOOD_ANSWER, FLOOD_GROUP, FloodWatch, PerChatUpdateProcessor
@@ -40,6 +42,8 @@ DISPATCH_INTERVAL_SECONDS = 5.0
 # The daily maintenance job first runs this long after the start, then once a day.
 MAINTENANCE_FIRST_SECONDS = 60.0
 DISPATCHER_KEY = "reminderbot.dispatcher"
+# This replica's part in the leader election (None: it leads alone), in ``bot_data``.
+LEADER_KEY = "reminderbot.leadership"
 # The regular ticks' interval, and the lock that keeps a wake-up tick from overlapping one.
 _INTERVAL_KEY = "reminderbot.dispatch_interval"
 _TICKING_KEY = "reminderbot.ticking"
@@ -84,6 +88,14 @@ def build_application(
     sends = SendGate()
     # Flood windows count in the bot's own time, so that tests move them with the clock.
     flood = FloodWatch(clock=lambda: runtime.clock.now().timestamp())
+    # Several replicas: one Telegram budget in Redis, or one leader that sends and polls.
+    per_second = overall_per_second(settings.telegram_paid_broadcast)
+    shared = None
+    if settings.redis_url:
+        bot_id = settings.require_token().partition(":")[0]
+        shared = SharedBudget(settings.redis_url, bot_id=bot_id, per_second=per_second,
+                              chat_interval=chat_interval)
+    leadership = leadership_for(settings)
     application: BotApplication = (
         ApplicationBuilder()
         .token(settings.require_token())
@@ -91,7 +103,12 @@ def build_application(
         .base_file_url(file_url_for(settings.telegram_api_base_url))
         # Deliberate timeouts; a call is retried only when it never reached Telegram.
         .request(TelegramRequest())
-        .rate_limiter(TelegramRateLimiter(chat_interval=chat_interval, gate=sends))
+        .rate_limiter(TelegramRateLimiter(
+            chat_interval=chat_interval, per_second=per_second, gate=sends,
+            shared=shared,
+        ))
+        # getUpdates goes out only from the replica that leads (see reminderbot.leader).
+        .get_updates_request(LeaderPolling(leadership))
         # Many users at once, each user's updates in order; floods answered once, then cut.
         .concurrent_updates(PerChatUpdateProcessor(flood))
         .context_types(CONTEXT_TYPES)
@@ -107,6 +124,7 @@ def build_application(
     application.bot_data[_TICKING_KEY] = asyncio.Lock()
     application.bot_data[SENDS_KEY] = sends
     application.bot_data[ERRORS_KEY] = errors
+    application.bot_data[LEADER_KEY] = leadership
     instrument(application, runtime, dispatcher)
     application.add_handler(FLOOD_ANSWER, group=FLOOD_GROUP)
     # Before handlers.errors.on_error: polling and network errors end here as one line.
@@ -202,6 +220,9 @@ async def webhook_running(
 async def _dispatch_tick(context: BotContext) -> None:
     dispatcher = context.bot_data[DISPATCHER_KEY]
     assert isinstance(dispatcher, Dispatcher)
+    leadership = context.bot_data.get(LEADER_KEY)
+    if isinstance(leadership, Leadership) and leadership.sends and not leadership.is_leader:
+        return  # the leading replica sends (no shared budget): claim nothing
     ticking = context.bot_data[_TICKING_KEY]
     if ticking.locked():
         return  # the tick under way plans the next wake-up when it ends
@@ -238,6 +259,9 @@ async def _post_init(application: BotApplication) -> None:
     await upgrade(runtime.engine)
     # A process of this host killed mid-burst: its claimed rows go now, not at lease end.
     await give_back_orphans(runtime.sessions, runtime.clock.now())
+    leadership = application.bot_data.get(LEADER_KEY)
+    if isinstance(leadership, Leadership):
+        await leadership.start()
     # The city index takes a second or two to build: before the first update, not during it.
     await asyncio.to_thread(zones.warm_up)
     try:
@@ -256,4 +280,7 @@ async def _post_init(application: BotApplication) -> None:
 
 async def _post_shutdown(application: BotApplication) -> None:
     runtime: Runtime = application.bot_data[RUNTIME_KEY]
+    leadership = application.bot_data.get(LEADER_KEY)
+    if isinstance(leadership, Leadership):
+        await leadership.stop()  # another replica takes over at its next try
     await runtime.engine.dispose()

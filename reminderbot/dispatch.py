@@ -491,13 +491,14 @@ class Dispatcher:
             await self._advance(due, following, sent=False)
             return Outcome.SKIPPED_GLASS
         key, markup, variant = self.message_for(due)
+        paid = self.runtime.settings.telegram_paid_broadcast
         try:
             if announcement is not None:  # operator text, not a catalog key
                 body = await self._body(announcement)
-                message = await send_html(bot, audience_of(due.user), body)
+                message = await send_html(bot, audience_of(due.user), body, paid=paid)
             else:
                 message = await send(
-                    bot, self.runtime.catalog, audience_of(due.user), key, markup, variant
+                    bot, self.runtime.catalog, audience_of(due.user), key, markup, variant, paid
                 )
         except TelegramError as exc:
             return await self._not_delivered(due, following, failure_of(exc))
