@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 from reminderbot.app import BotApplication, build_application, webhook_running
 from reminderbot.clock import ManualClock
 from reminderbot.config import ConfigError, load_settings
+from reminderbot.metrics import set_forecast
 from reminderbot.runtime import RUNTIME_KEY
 from reminderbot.testing.botapi import BotAPIStandIn, FakeUser
 from reminderbot.web import SECRET_HEADER, web_app
@@ -160,9 +161,17 @@ async def test_metrics_count_a_reminder_sent_after_a_429(bot: BotUnderTest) -> N
         'reminderbot_updates_total{result="dropped"} 0.0',
         f"reminderbot_reply_seconds_count {handled}",
         "reminderbot_telegram_429_total 1.0",
-        "reminderbot_forecast_peak_sends_per_minute 0.0",
     ]:
         assert line in lines, line
+    # The capacity forecast (set by its own job, see reminderbot.metrics.set_forecast).
+    exported = {line.split(" ")[0] for line in lines}
+    assert {"reminderbot_forecast_peak_sends_per_minute",
+            "reminderbot_send_limit_per_minute"} <= exported
+    set_forecast(bot.application, 2100, 1800)
+    async with http(bot.application) as client:
+        lines = metric_lines((await client.get("/metrics")).text)
+    assert "reminderbot_forecast_peak_sends_per_minute 2100.0" in lines
+    assert "reminderbot_send_limit_per_minute 1800.0" in lines
     assert handled == 2.0  # /start and "Yes, remind me"
 
 
