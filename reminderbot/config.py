@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     # suggestion to talk to a healthcare provider (at most once a week).
     symptom_repeat_count: int = Field(default=3, ge=1, le=30)
     symptom_repeat_window: int = Field(default=7, ge=1, le=30)
+    # The after-use plan (/took, "I just took some"): this many water nudges, this many
+    # minutes apart, only those inside the user's waking hours.
+    plan_nudges: int = Field(default=4, ge=1, le=12)
+    plan_interval_minutes: int = Field(default=60, ge=15, le=240)
     log_format: Literal["text", "json"] = "text"
     # A user who blocked the bot is erased this many days later (0: kept until they /delete).
     erase_blocked_after_days: int = Field(default=30, ge=0, le=3650)

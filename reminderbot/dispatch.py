@@ -44,6 +44,15 @@ from telegram import Bot, InlineKeyboardMarkup, Message
 from telegram.error import TelegramError
 
 from reminderbot import keyboards, texts
+from reminderbot.afteruse import (
+    NO_PLAN,
+    START_LOOKBACK,
+    PlanTimes,
+    asks_about_headache,
+    near_a_nudge,
+    nudge_number,
+    plan_times,
+)
 from reminderbot.db.models import (
     ANNOUNCEMENT_KIND,
     Announcement,
@@ -62,7 +71,7 @@ from reminderbot.messaging import audience_of, send, send_html
 from reminderbot.prompts import NewPrompt, record_prompts
 from reminderbot.ratelimit import bulk_sends
 from reminderbot.runtime import Runtime
-from reminderbot.schedule import is_late
+from reminderbot.schedule import WakingWindow, is_late
 from reminderbot.stats import record_tick
 from reminderbot.subscriptions import pause, stop
 from reminderbot.telegramhttp import CallFailure, Failure, failure_of
@@ -147,6 +156,8 @@ class Outcome(StrEnum):
     SKIPPED_LATE = "skipped_late"
     # A regular water reminder right after the user logged a glass: not sent, not a miss.
     SKIPPED_GLASS = "skipped_glass"
+    # A regular water reminder within 45 minutes of an after-use plan's nudge: not a miss.
+    SKIPPED_PLAN = "skipped_plan"
     RETRY = "retry"
     DEACTIVATED = "deactivated"
     # Refused by Telegram for good (logged with its reason; the row moves to its next slot),
@@ -160,6 +171,8 @@ class Due:
 
     schedule: Schedule
     user: User
+    # The user's plan nudges and starts around the due time (afteruse), read with the claim.
+    plan: PlanTimes = NO_PLAN
 
     @property
     def schedule_id(self) -> int:
@@ -171,6 +184,11 @@ class Due:
         """When it was due (claimed rows always have a due time)."""
         assert self.schedule.next_due_at is not None
         return self.schedule.next_due_at
+
+
+def regular_water(due: Due) -> bool:
+    """Whether ``due`` is a regular (not a snoozed) water reminder."""
+    return due.schedule.kind == ScheduleKind.HYDRATION and not due.schedule.once
 
 
 def drank_recently(due: Due) -> bool:
@@ -407,11 +425,22 @@ class Dispatcher:
                 .where(Schedule.id.in_(claimed))
                 .order_by(_BULK_LAST, Schedule.next_due_at, _KIND_ORDER, Schedule.id)
             )
-            return [
+            dues = [
                 Due(schedule, user)
                 for schedule, user in rows.tuples()
                 if schedule.next_due_at is not None
             ]
+            return await self._with_plans(session, dues)
+
+    @staticmethod
+    async def _with_plans(session: AsyncSession, dues: list[Due]) -> list[Due]:
+        """``dues`` with their users' after-use plans (one query for the batch)."""
+        if not dues:
+            return dues
+        times = [due.due_at for due in dues]
+        plans = await plan_times(session, {due.user.id for due in dues},
+                                 min(times) - START_LOOKBACK, max(times) + START_LOOKBACK)
+        return [Due(due.schedule, due.user, plans.get(due.user.id, NO_PLAN)) for due in dues]
 
     async def earliest_due(self) -> datetime | None:
         """When a tick could next send something (None: nothing scheduled).
@@ -460,6 +489,15 @@ class Dispatcher:
             return texts.HYDRATION_REMINDER, markup, due.schedule.sent_count
         if due.schedule.kind == ScheduleKind.TOLERANCE:
             return texts.TOLERANCE_QUESTION, keyboards.tolerance(catalog, lang), 0
+        if due.schedule.kind == ScheduleKind.PLAN:
+            interval = timedelta(minutes=self.runtime.settings.plan_interval_minutes)
+            # Its place in the plan turns the wording (a one-shot row's sent count is 0).
+            number = nudge_number(due.due_at, due.plan, interval) + due.schedule.sent_count
+            return texts.PLAN_NUDGE, keyboards.plan_nudge(catalog, lang), number
+        zone, user = self.runtime.planner.zone(due.user), due.user
+        window = WakingWindow(user.wake_start, user.wake_end)
+        if asks_about_headache(due.due_at, due.plan.starts, zone, window):
+            return texts.CHECKIN_AFTER_PLAN, keyboards.checkin(catalog, lang), 0
         return texts.CHECKIN_QUESTION, keyboards.checkin(catalog, lang), 0
 
     def next_due(self, due: Due, now: datetime) -> datetime | None:
@@ -490,6 +528,9 @@ class Dispatcher:
         if drank_recently(due):
             await self._advance(due, following, sent=False)
             return Outcome.SKIPPED_GLASS
+        if regular_water(due) and near_a_nudge(due.due_at, due.plan):
+            await self._advance(due, following, sent=False)
+            return Outcome.SKIPPED_PLAN
         key, markup, variant = self.message_for(due)
         paid = self.runtime.settings.telegram_paid_broadcast
         try:

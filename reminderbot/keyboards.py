@@ -32,6 +32,8 @@ SHOW_PREFIX = "show:"
 INFO_PAGES = ("info", "sideeffects", "helps", "tolerance", "gethelp")
 SHOW_PATTERN = rf"^{SHOW_PREFIX}({'|'.join(INFO_PAGES)})$"
 HYDRATION_DONE = "hydration:done"
+# "I just took some" under a water reminder: starts an after-use plan (handlers/plan.py).
+PLAN_TOOK = "plan:took"
 CHECKIN_PREFIX = "checkin:"
 CHECKIN_PATTERN = rf"^{CHECKIN_PREFIX}({'|'.join(texts.CHECKIN_ANSWERS)})$"
 TOLERANCE_PREFIX = "tolerance:"
@@ -126,14 +128,22 @@ def info_pages(catalog: Catalog, lang: str | None, current: str) -> InlineKeyboa
 
 
 def hydration(catalog: Catalog, lang: str | None) -> InlineKeyboardMarkup:
-    """"Done 💧" and "Snooze 30 min" under a hydration reminder."""
+    """"Done 💧" and "Snooze 30 min" under a hydration reminder, "I just took some" below."""
     return InlineKeyboardMarkup(
         [
             [
                 _button(catalog, texts.HYDRATION_BUTTON_DONE, lang, HYDRATION_DONE),
                 _button(catalog, texts.SNOOZE_BUTTON, lang, SNOOZE_PREFIX + "hydration"),
-            ]
+            ],
+            [_button(catalog, texts.PLAN_BUTTON_TOOK, lang, PLAN_TOOK)],
         ]
+    )
+
+
+def plan_nudge(catalog: Catalog, lang: str | None) -> InlineKeyboardMarkup:
+    """"Done 💧" under a plan's nudge and under the reply that starts a plan."""
+    return InlineKeyboardMarkup(
+        [[_button(catalog, texts.HYDRATION_BUTTON_DONE, lang, HYDRATION_DONE)]]
     )
 
 

@@ -65,6 +65,8 @@ EXAMPLES: dict[str, Example] = {
     "local_time": Example("10:30", "23:59"),
     "time": Example("12:36", "2026-11-25 23:59"),
     "first_hydration": Example("12:06", "2026-11-25 23:59"),
+    # an after-use plan's nudges (PLAN_NUDGES, at most 12)
+    "nudge_times": Example("15:00, 16:00, 17:00, 18:00", ", ".join(["2026-11-25 23:59"] * 12)),
     "next_reminder": Example("12:06", "2026-11-25 23:59" + _LABEL),
     "until": Example("2026-11-28 09:00", "2026-11-28 23:59"),
     "since": Example("2026-11-25", "2026-11-25 23:59"),

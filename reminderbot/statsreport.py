@@ -26,7 +26,7 @@ ANSWER_WINDOW = 30  # days of check-in answers
 STATUSES = tuple(UserStatus)
 KINDS = tuple(ScheduleKind)
 # Skipped reminders by reason (dispatch.Outcome values), each also counted in "skipped".
-SKIP_REASONS = ("skipped_late", "skipped_glass")
+SKIP_REASONS = ("skipped_late", "skipped_glass", "skipped_plan")
 COLUMNS = ("sent", "skipped", *SKIP_REASONS, "failed")
 # The dispatcher's outcomes (dispatch.Outcome values) by the column they count in. "failed"
 # counts attempts that did not reach the person: refused, network errors, a blocked bot, a bug.
@@ -37,6 +37,8 @@ REPORTED_AS = {
     "skipped_late": "skipped",
     # A water reminder right after a logged glass: not sent, and not a miss.
     "skipped_glass": "skipped",
+    # A water reminder within 45 minutes of an after-use plan's nudge: not a miss either.
+    "skipped_plan": "skipped",
     "retry": "failed",
     "deactivated": "failed",
     "failed": "failed",
@@ -187,8 +189,9 @@ def table(document: Mapping[str, Any]) -> str:
 def example_table(*, longest: bool = False) -> str:
     """The /stats table with made-up numbers (``longest``: the widest plausible numbers)."""
     extra = 10**9 if longest else 0
-    per_day = {"sent": (130, 40, 6), "skipped": (9, 1, 0), "skipped_late": (3, 1, 0),
-               "skipped_glass": (6, 0, 0), "failed": (2, 0, 0)}
+    per_day = {"sent": (130, 40, 6, 12), "skipped": (13, 1, 0, 0), "skipped_late": (3, 1, 0, 0),
+               "skipped_glass": (6, 0, 0, 0), "skipped_plan": (4, 0, 0, 0),
+               "failed": (2, 0, 0, 0)}
     answers = (610, 95, 40, 22, 31, 12, 9, 30)
     stats = Stats(
         day=date(2026, 11, 25),

@@ -97,6 +97,7 @@ COMMAND_HISTORY = _key("help.command_history")
 COMMAND_PROVIDER = _key("help.command_provider")
 COMMAND_MYDATA = _key("help.command_mydata")
 COMMAND_DELETE = _key("help.command_delete")
+COMMAND_TOOK = _key("help.command_took")
 
 # stop.yaml
 STOP_DONE = _key("stop.done")
@@ -134,6 +135,17 @@ RED_FLAG_BUTTONS = {code: _key(f"checkin.button_flag_{code}") for code in RED_FL
 RED_FLAG_REPLIES = {
     code: _key(f"checkin.reply_flag_{code}") for code in ("more", "stopping", "ask")
 }
+
+# plan.yaml: the after-use hydration plan ("I just took some", /took)
+PLAN_BUTTON_TOOK = _key("plan.button_took")
+PLAN_STARTED = _key("plan.started", "nudge_times")
+PLAN_STARTED_NO_NUDGES = _key("plan.started_no_nudges")
+PLAN_PAUSED = _key("plan.paused")
+PLAN_NUDGE = _key("plan.nudge", rotates=True)
+PLAN_NUDGE_DISCREET = _discreet(PLAN_NUDGE)
+# The check-in of the morning after a plan: asks about a next-day headache.
+CHECKIN_AFTER_PLAN = _key("checkin.question_after_plan")
+CHECKIN_AFTER_PLAN_DISCREET = _discreet(CHECKIN_AFTER_PLAN)
 
 # zone.yaml
 ZONE_ASK = _key("zone.ask", "timezone")

@@ -40,18 +40,28 @@ Reminders          1d  7d  30d
     skipped        <5  <5   <5
     skipped_late   <5  <5   <5
     skipped_glass  <5  <5   <5
+    skipped_plan   <5  <5   <5
     failed         <5  <5   <5
   checkin
     sent           <5  <5   <5
     skipped        <5  <5   <5
     skipped_late   <5  <5   <5
     skipped_glass  <5  <5   <5
+    skipped_plan   <5  <5   <5
     failed         <5  <5   <5
   tolerance
     sent           <5  <5   <5
     skipped        <5  <5   <5
     skipped_late   <5  <5   <5
     skipped_glass  <5  <5   <5
+    skipped_plan   <5  <5   <5
+    failed         <5  <5   <5
+  plan
+    sent           <5  <5   <5
+    skipped        <5  <5   <5
+    skipped_late   <5  <5   <5
+    skipped_glass  <5  <5   <5
+    skipped_plan   <5  <5   <5
     failed         <5  <5   <5
 
 Check-in answers   30d

@@ -102,7 +102,7 @@ async def test_a_discreet_user_gets_the_discreet_reminder_and_check_in(bot: BotU
     await turn_discreet_on(bot)
     _, [reminder] = await bot.at(NINE)
     assert reminder.plain_text == "Time for some water 💧"
-    assert reminder.button_texts() == ["Done 💧", "Snooze 30 min"]
+    assert reminder.button_texts() == ["Done 💧", "Snooze 30 min", "I just took some"]
     _, [question] = await bot.at(TEN)
     assert question.plain_text == "Good morning! How are you today?\nJust tap an answer below."
     assert question.button_texts() == CHECKIN_BUTTONS  # buttons are not in previews

@@ -23,7 +23,7 @@ from reminderbot.testing.botapi import BotAPIStandIn, FakeUser, StandInEvent
 from tests.conftest import START, BotUnderTest, _asyncpg_dsn, bot_settings
 
 NINE = START.replace(hour=9)
-HYDRATION_BUTTONS = ["Done 💧", "Snooze 30 min"]
+HYDRATION_BUTTONS = ["Done 💧", "Snooze 30 min", "I just took some"]
 # The bot gives up on an answer after READ_TIMEOUT; the stand-in answers LATE.
 READ_TIMEOUT = 1.0
 LATE = 2.0

@@ -27,7 +27,7 @@ from tests.conftest import START, BotUnderTest
 NINE = START.replace(hour=9)
 TEN = START.replace(hour=10)
 EXPIRED = "This button is no longer active."
-HYDRATION_BUTTONS = ["Done 💧", "Snooze 30 min"]
+HYDRATION_BUTTONS = ["Done 💧", "Snooze 30 min", "I just took some"]
 OTHER = FakeUser(id=8080, first_name="Alex")
 
 

@@ -28,7 +28,7 @@ from reminderbot.updates import (
 from tests.conftest import START, BotUnderTest, bot_settings
 
 NINE = START.replace(hour=9)
-HYDRATION_BUTTONS = ["Done 💧", "Snooze 30 min"]
+HYDRATION_BUTTONS = ["Done 💧", "Snooze 30 min", "I just took some"]
 
 
 async def eventually(condition: Callable[[], bool], timeout: float = 10.0) -> None:

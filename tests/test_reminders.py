@@ -16,7 +16,7 @@ from reminderbot.testing.botapi import BotAPIStandIn, FakeUser
 from tests.conftest import START, BotUnderTest, bot_settings
 
 NINE = START.replace(hour=9)
-HYDRATION_BUTTONS = ["Done 💧", "Snooze 30 min"]
+HYDRATION_BUTTONS = ["Done 💧", "Snooze 30 min", "I just took some"]
 
 
 async def test_hydration_reminder_arrives_and_done_counts_a_glass(bot: BotUnderTest) -> None:

@@ -20,7 +20,7 @@ from reminderbot.testing.botapi import BotAPIStandIn, SentMessage
 from tests.conftest import START, BotUnderTest, bot_settings
 
 NINE = START.replace(hour=9)
-HYDRATION_BUTTONS = ["Done 💧", "Snooze 30 min"]
+HYDRATION_BUTTONS = ["Done 💧", "Snooze 30 min", "I just took some"]
 
 
 def lines(message: SentMessage) -> list[str]:

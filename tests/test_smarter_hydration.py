@@ -41,7 +41,7 @@ async def test_a_glass_at_1130_skips_the_noon_reminder_not_the_next(bot: BotUnde
 
     report, [later] = await bot.at(NINE.replace(hour=15))
     assert report.counts[Outcome.SENT] == 1
-    assert later.button_texts() == ["Done 💧", "Snooze 30 min"]
+    assert later.button_texts() == ["Done 💧", "Snooze 30 min", "I just took some"]
     async with bot.dispatcher.runtime.sessions() as session:
         counts = (await session.execute(
             select(DeliveryCount.kind, DeliveryCount.outcome, DeliveryCount.count)
@@ -58,7 +58,7 @@ async def test_a_glass_an_hour_before_does_not_skip(bot: BotUnderTest) -> None:
     await bot.press(first, "Done 💧")
     report, [noon] = await bot.at(NINE.replace(hour=12))
     assert report.counts[Outcome.SENT] == 1
-    assert noon.button_texts() == ["Done 💧", "Snooze 30 min"]
+    assert noon.button_texts() == ["Done 💧", "Snooze 30 min", "I just took some"]
 
 
 def _due(kind: str, once: bool, glass_minutes_before: int | None) -> Due:

@@ -138,6 +138,7 @@ DELIVERIES = [
     (30, "hydration", "sent", 1000),
     (0, "hydration", "skipped_late", 2), (6, "hydration", "skipped_late", 2),
     (20, "hydration", "skipped_late", 1), (0, "hydration", "skipped_glass", 5),
+    (2, "hydration", "skipped_plan", 5), (0, "plan", "sent", 6),
     (0, "checkin", "retry", 2), (0, "checkin", "deactivated", 2), (0, "checkin", "failed", 1),
     (1, "checkin", "sent", 6), (7, "checkin", "sent", 4),
     (-1, "tolerance", "sent", 50),  # tomorrow: not counted
@@ -182,9 +183,9 @@ async def _seed(url: str) -> None:
 
 
 def _window(sent: Any, skipped: Any, failed: Any, late: Any = SMALL,
-            recent_glass: Any = SMALL) -> dict[str, Any]:
+            recent_glass: Any = SMALL, near_plan: Any = SMALL) -> dict[str, Any]:
     return {"sent": sent, "skipped": skipped, "skipped_late": late,
-            "skipped_glass": recent_glass, "failed": failed}
+            "skipped_glass": recent_glass, "skipped_plan": near_plan, "failed": failed}
 
 
 NOTHING = _window(SMALL, SMALL, SMALL)
@@ -196,11 +197,14 @@ def expected_json(today: date) -> dict[str, Any]:
         "users": {"active": 9, "paused": 5, "stopped": SMALL},
         "reminders": {
             "1d": {"hydration": _window(5, 7, SMALL, SMALL, 5),
-                   "checkin": _window(SMALL, SMALL, 5), "tolerance": NOTHING},
-            "7d": {"hydration": _window(15, 9, SMALL, SMALL, 5),
-                   "checkin": _window(6, SMALL, 5), "tolerance": NOTHING},
-            "30d": {"hydration": _window(115, 10, SMALL, 5, 5),
-                    "checkin": _window(10, SMALL, 5), "tolerance": NOTHING},
+                   "checkin": _window(SMALL, SMALL, 5), "tolerance": NOTHING,
+                   "plan": _window(6, SMALL, SMALL)},
+            "7d": {"hydration": _window(15, 14, SMALL, SMALL, 5, 5),
+                   "checkin": _window(6, SMALL, 5), "tolerance": NOTHING,
+                   "plan": _window(6, SMALL, SMALL)},
+            "30d": {"hydration": _window(115, 15, SMALL, 5, 5, 5),
+                    "checkin": _window(10, SMALL, 5), "tolerance": NOTHING,
+                    "plan": _window(6, SMALL, SMALL)},
         },
         "checkin_answers": {"30d": {
             "fine": 7, "headache": SMALL, "nausea": SMALL, "sweating": SMALL, "anxiety": 5,
@@ -218,21 +222,31 @@ Users              people
 Reminders          1d  7d  30d
   hydration
     sent            5  15  115
-    skipped         7   9   10
+    skipped         7  14   15
     skipped_late   <5  <5    5
     skipped_glass   5   5    5
+    skipped_plan   <5   5    5
     failed         <5  <5   <5
   checkin
     sent           <5   6   10
     skipped        <5  <5   <5
     skipped_late   <5  <5   <5
     skipped_glass  <5  <5   <5
+    skipped_plan   <5  <5   <5
     failed          5   5    5
   tolerance
     sent           <5  <5   <5
     skipped        <5  <5   <5
     skipped_late   <5  <5   <5
     skipped_glass  <5  <5   <5
+    skipped_plan   <5  <5   <5
+    failed         <5  <5   <5
+  plan
+    sent            6   6    6
+    skipped        <5  <5   <5
+    skipped_late   <5  <5   <5
+    skipped_glass  <5  <5   <5
+    skipped_plan   <5  <5   <5
     failed         <5  <5   <5
 
 Check-in answers   30d

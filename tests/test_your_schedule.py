@@ -16,7 +16,7 @@ from reminderbot.testing.botapi import BotAPIStandIn, FakeUser, SentMessage
 from tests.conftest import START, BotUnderTest, bot_settings
 
 NINE = START.replace(hour=9)
-HYDRATION_BUTTONS = ["Done 💧", "Snooze 30 min"]
+HYDRATION_BUTTONS = ["Done 💧", "Snooze 30 min", "I just took some"]
 PNG = b"\x89PNG\r\n\x1a\n"
 
 

@@ -78,6 +78,7 @@ class ScheduleKind(StrEnum):
     HYDRATION = "hydration"
     CHECKIN = "checkin"
     TOLERANCE = "tolerance"  # the weekly "needed more to feel the same?" question
+    PLAN = "plan"  # a one-shot water nudge of an after-use plan (/took, afteruse.py)
 
 
 # The kind of an operator's one-off message (`reminderbot announce`): not a reminder, so not

@@ -14,6 +14,7 @@ from reminderbot.handlers import (
     hydration,
     info,
     pause,
+    plan,
     settings,
     start,
     stop,
@@ -27,7 +28,7 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     """Add every handler; the fallbacks come last so they only take what nothing else did."""
     application.add_handler(UPDATE_ID_GUARD, group=UPDATE_ID_GROUP)  # log lines name the update
     application.add_handlers(fallback.GUARDS, group=-1)
-    for module in (start, info, stop, pause, settings, zone, hydration, checkin, history, data,
-                   admin, text, fallback):
+    for module in (start, info, stop, pause, settings, zone, hydration, plan, checkin, history,
+                   data, admin, text, fallback):
         application.add_handlers(module.HANDLERS)
     application.add_error_handler(errors.on_error)

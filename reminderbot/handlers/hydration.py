@@ -24,12 +24,12 @@ async def done(update: Update, context: BotContext) -> None:
     now = runtime.clock.now()
     async with runtime.sessions.begin() as session:
         user = await find_user(session, update.effective_user.id)
-        # Only on a water reminder sent to this user, and only once (prompts).
+        # Only on a water reminder (or plan nudge) sent to this user, and only once (prompts).
         if (
             user is not None
             and user.status != UserStatus.STOPPED
             and await answer_prompt(session, user.id, *pressed(update),
-                                    (ScheduleKind.HYDRATION,), now)
+                                    (ScheduleKind.HYDRATION, ScheduleKind.PLAN), now)
         ):
             count = await log_glass(session, user, now, runtime.planner)
     if count is None:

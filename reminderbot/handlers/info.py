@@ -21,6 +21,7 @@ COMMANDS = (
     ("start", texts.COMMAND_START),
     ("settings", texts.COMMAND_SETTINGS),
     ("checkin", texts.COMMAND_CHECKIN),
+    ("took", texts.COMMAND_TOOK),
     ("history", texts.COMMAND_HISTORY),
     ("pause", texts.COMMAND_PAUSE),
     ("resume", texts.COMMAND_RESUME),
