@@ -85,6 +85,23 @@ async def test_webhook_refuses_a_wrong_or_missing_secret_and_answers_with_the_ri
     assert (welcome.plain_text, welcome.buttons) == (polled.plain_text, polled.buttons)
 
 
+async def test_a_webhook_telegram_refuses_is_one_line_naming_webhook_url(
+    api: BotAPIStandIn, tmp_path: Path
+) -> None:
+    settings = bot_settings(api, f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+                            webhook_url=WEBHOOK_URL, webhook_secret=SECRET)
+    application = build_application(settings, clock=ManualClock(START), dispatch_interval=3600)
+    api.fail_next("setWebhook", status=400,
+                  description="Bad Request: bad webhook: Failed to resolve host")
+    with pytest.raises(ConfigError) as error:
+        async with webhook_running(application, WEBHOOK_URL, SECRET):
+            pass
+    assert str(error.value) == (
+        "WEBHOOK_URL was refused by Telegram (Bad webhook: failed to resolve host)"
+    )
+    assert api.webhook is None and not application.running
+
+
 async def test_health_is_200_for_a_running_bot_and_503_with_the_reason(bot: BotUnderTest) -> None:
     assert bot.application is not None
     await bot.at(START)  # a tick
