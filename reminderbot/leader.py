@@ -61,6 +61,11 @@ class Leadership:
         """Whether this replica holds the lock now."""
         return self._leading.is_set()
 
+    @property
+    def running(self) -> bool:
+        """Whether this replica takes part now (between ``start`` and ``stop``)."""
+        return self._task is not None
+
     async def start(self) -> None:
         """Try once now (a lone replica leads before it polls), then keep trying."""
         self._engine = create_async_engine(

@@ -20,8 +20,9 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from telegram import Update
 
-from reminderbot.app import DISPATCHER_KEY, BotApplication
+from reminderbot.app import DISPATCHER_KEY, LEADER_KEY, BotApplication
 from reminderbot.dispatch import Dispatcher
+from reminderbot.leader import Leadership
 from reminderbot.metrics import CONTENT_TYPE, metrics_of
 from reminderbot.runtime import RUNTIME_KEY, Runtime
 
@@ -43,7 +44,7 @@ async def health_problem(
     """Why the bot is not healthy, in one line; None when it is.
 
     Healthy: the database answers ``SELECT 1`` and the dispatcher looked for due reminders
-    within ``stale_after`` seconds.
+    within ``stale_after`` seconds, or stands by while another replica sends.
     """
     runtime: Runtime = application.bot_data[RUNTIME_KEY]
     dispatcher: Dispatcher = application.bot_data[DISPATCHER_KEY]
@@ -52,12 +53,21 @@ async def health_problem(
             await conn.execute(text("SELECT 1"))
     except Exception as exc:  # whatever it is, the database does not answer
         return f"database unreachable ({type(exc).__name__})"
+    if standing_by(application):
+        return None
     if dispatcher.last_tick is None:
         return "dispatcher has not ticked yet"
     age = monotonic() - dispatcher.last_tick
     if age > stale_after:
         return f"dispatcher has not ticked for {age:.0f} s"
     return None
+
+
+def standing_by(application: BotApplication) -> bool:
+    """Whether this replica's dispatcher waits while the leading replica sends (no Redis)."""
+    leadership = application.bot_data.get(LEADER_KEY)
+    return (isinstance(leadership, Leadership) and leadership.running and leadership.sends
+            and not leadership.is_leader)
 
 
 def web_app(
@@ -81,6 +91,8 @@ def web_app(
             last[0] = problem
         if problem is not None:
             return PlainTextResponse(f"{problem}\n", status_code=503)
+        if standing_by(application):
+            return PlainTextResponse("ok: standing by, another replica sends\n")
         return PlainTextResponse("ok\n")
 
     async def metrics(_: Request) -> Response:

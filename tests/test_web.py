@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 import yaml
@@ -21,11 +22,12 @@ from sqlalchemy.engine import make_url
 from reminderbot.app import BotApplication, build_application, webhook_running
 from reminderbot.clock import ManualClock
 from reminderbot.config import ConfigError, load_settings
+from reminderbot.leader import LEADER_LOCK
 from reminderbot.metrics import set_forecast
 from reminderbot.runtime import RUNTIME_KEY
 from reminderbot.testing.botapi import BotAPIStandIn, FakeUser
 from reminderbot.web import SECRET_HEADER, web_app
-from tests.conftest import START, TOKEN, BotUnderTest, bot_settings
+from tests.conftest import START, TOKEN, BotUnderTest, _asyncpg_dsn, bot_settings
 from tests.test_run_process import start_bot
 
 WEBHOOK_URL = "https://bot.example.org/telegram"
@@ -113,6 +115,25 @@ async def test_health_is_200_for_a_running_bot_and_503_with_the_reason(bot: BotU
     assert answer.status_code == 503
     assert answer.text.startswith("dispatcher has not ticked for ")
     assert answer.text.endswith(" s\n") and answer.text.count("\n") == 1
+
+
+async def test_a_replica_standing_by_is_healthy(api: BotAPIStandIn, postgres_url: str) -> None:
+    # Another replica leads (holds the lock): without Redis this one sends nothing.
+    leader = await asyncpg.connect(_asyncpg_dsn(postgres_url))
+    try:
+        assert await leader.fetchval("SELECT pg_try_advisory_lock($1)", LEADER_LOCK)
+        standby = BotUnderTest(api, bot_settings(api, postgres_url), ManualClock(START),
+                               dispatch_interval=3600)
+        await standby.start()
+        try:
+            async with http(standby.application) as client:  # type: ignore[arg-type]
+                answer = await client.get("/healthz")
+            assert standby.dispatcher.last_tick is None  # it never claimed
+        finally:
+            await standby.stop()
+    finally:
+        await leader.close()
+    assert (answer.status_code, answer.text) == (200, "ok: standing by, another replica sends\n")
 
 
 async def test_health_before_the_first_tick_and_without_a_database(
