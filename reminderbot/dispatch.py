@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from time import monotonic
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     Boolean,
@@ -78,6 +78,8 @@ from reminderbot.telegramhttp import CallFailure, Failure, failure_of
 from reminderbot.texts import Key
 
 log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 # How long a claim holds: a slice's wait in the rate limiter, a send with its timeouts and
 # retries (under a minute), then up to a few minutes to record it while the database recovers.
@@ -305,7 +307,8 @@ class Dispatcher:
                         log.info("shutting down: %d claimed reminders given back unsent",
                                  len(batch) - start)
                         break
-                    part, stale = await self._still_active(batch[start : start + self.slice_size])
+                    part, stale = await self._patiently(
+                        self._still_active, batch[start : start + self.slice_size])
                     skipped += stale
                     delivering = asyncio.gather(
                         *(self.deliver(bot, due) for due in part), return_exceptions=True
@@ -318,6 +321,23 @@ class Dispatcher:
             counts = {k.value: v for k, v in report.counts.items() if v}
             log.info("dispatch tick: %s; %d skipped (stopped or paused meanwhile)", counts, skipped)
         return report
+
+    async def _patiently(
+        self, read: Callable[[list[Due]], Awaitable[_T]], dues: list[Due]
+    ) -> _T:
+        """``read(dues)`` again on a lost connection (the database restarting) until their
+        lease nearly ends: a tick that gave up would leave its claimed rows for the lease."""
+        deadline = monotonic() + (LEASE - LEASE_MARGIN).total_seconds()
+        wait = 0.1
+        while True:
+            try:
+                return await read(dues)
+            except Exception as exc:
+                if not is_connection_lost(exc) or monotonic() + wait >= deadline:
+                    raise
+                log.warning("database read failed (%s); trying again", type(exc).__name__)
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, 2.0)
 
     async def _finish(
         self, sent: _Slice, report: TickReport, by_kind: Counter[tuple[str, str]]
