@@ -27,9 +27,11 @@ from reminderbot.inflight import SENDS_KEY, SendGate
 from reminderbot.leader import LeaderPolling, Leadership, leadership_for
 from reminderbot.maintenance import INTERVAL as MAINTENANCE_INTERVAL
 from reminderbot.maintenance import erase_blocked
-from reminderbot.metrics import instrument
+from reminderbot.metrics import instrument, set_forecast
 from reminderbot.orphans import give_back_orphans
 from reminderbot.ratelimit import TelegramRateLimiter, overall_per_second
+from reminderbot.respread import INTERVAL as CAPACITY_INTERVAL
+from reminderbot.respread import refresh as refresh_capacity
 from reminderbot.runtime import RUNTIME_KEY, Runtime
 from reminderbot.sharedbudget import SharedBudget
 from reminderbot.telegramhttp import TelegramRequest
@@ -146,6 +148,14 @@ def build_application(
         name="maintenance",
         job_kwargs={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
     )
+    # The load forecast and the adaptive spread: at start-up, then every 15 minutes.
+    application.job_queue.run_repeating(
+        _capacity,
+        interval=CAPACITY_INTERVAL,
+        first=0,
+        name="capacity",
+        job_kwargs={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
+    )
     return application
 
 
@@ -252,6 +262,13 @@ async def _maintenance(context: BotContext) -> None:
     runtime = context.runtime
     await erase_blocked(runtime.sessions, runtime.clock.now(),
                         runtime.settings.erase_blocked_after_days)
+
+
+async def _capacity(context: BotContext) -> None:
+    runtime = context.runtime
+    forecast = await refresh_capacity(runtime, runtime.clock.now())
+    # /metrics: the busiest minute as the bot will send it, and the limit it is held against.
+    set_forecast(context.application, max(forecast.planned.values(), default=0), forecast.limit)
 
 
 async def _post_init(application: BotApplication) -> None:

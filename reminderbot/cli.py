@@ -223,6 +223,49 @@ def _announce(args: argparse.Namespace) -> int:
         return EXIT_USAGE
 
 
+def _capacity(args: argparse.Namespace) -> int:
+    from reminderbot.capacity import read_forecast
+    from reminderbot.capacityreport import report, text
+    from reminderbot.checks import check_database
+    from reminderbot.db.session import make_engine, make_sessionmaker
+
+    settings = _settings(QUIET)
+    at = args.at or datetime.now(UTC)
+
+    async def forecast() -> dict[str, object] | str:
+        problems = [line for line in await check_database(settings.database_url)
+                    if line.status.name != "OK"]
+        if problems:
+            return problems[0].text
+        engine = make_engine(settings.database_url)
+        try:
+            found = await read_forecast(make_sessionmaker(engine), settings, at)
+        finally:
+            await engine.dispose()
+        source = ("CAPACITY_LIMIT_PER_MINUTE" if settings.capacity_limit_per_minute is not None
+                  else "Telegram's limit")
+        return report(found, source)
+
+    document = asyncio.run(forecast())
+    if isinstance(document, str):
+        print(f"{PROG}: cannot forecast: {document}", file=sys.stderr)
+        return EXIT_FAILURE
+    if args.json:
+        print(json.dumps(document, indent=2))
+    else:
+        print(text(document), end="")
+    return EXIT_OK
+
+
+def _utc_time(value: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a time such as 2026-11-25T08:00") \
+            from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 def _zone(value: str) -> str:
     try:
         ZoneInfo(value)
@@ -261,6 +304,13 @@ COMMANDS: dict[str, tuple[Handler, str, str]] = {
                  "characters) to every opted-in user who is not paused, through the same rate "
                  "limiter as reminders, after them. Started again with the same file, it "
                  "resumes: nobody gets it twice. `--dry-run` prints the count and the text."),
+    "capacity": (_capacity, "forecast the load: the busiest minutes against the limit",
+                 "Forecast the reminders due in each minute of the next 24 hours (UTC) from the "
+                 "schedule, against the send limit (Telegram's 30 a second, or "
+                 "CAPACITY_LIMIT_PER_MINUTE): the busiest minutes, the headroom, which queues "
+                 "would run late or be skipped as reminders are spread today, and how the "
+                 "adaptive spread the bot applies stretches the slots over capacity. Reads "
+                 "DATABASE_URL, changes nothing."),
     "check-messages": (_check_messages, "deprecated: use `messages --lint`",
                        "Deprecated alias of `reminderbot messages --lint`; goes away in the "
                        "next release."),
@@ -312,6 +362,11 @@ def parser() -> argparse.ArgumentParser:
     stats.add_argument("--json", action="store_true", help="print the counts as JSON")
     stats.add_argument("--by-source", action="store_true",
                        help="add users by the partner link they came from (/start CODE)")
+    capacity = commands["capacity"]
+    capacity.add_argument("--json", action="store_true", help="print the forecast as JSON")
+    capacity.add_argument("--at", type=_utc_time, metavar="ISO",
+                          help="forecast from this time (UTC unless it says otherwise) instead "
+                          "of now, e.g. 2026-11-25T08:00")
     announce = commands["announce"]
     announce.add_argument("file", metavar="FILE", type=Path,
                           help="the announcement, Telegram HTML (<b>, <i>, <a href>)")

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///reminderbot.db"
     default_timezone: str = "UTC"
     reminder_spread_minutes: int = Field(default=10, ge=0, le=180)
+    # The sends a minute the capacity forecast and the adaptive spread plan against (None:
+    # Telegram's limit); lower it to keep room for another bot on the same token.
+    capacity_limit_per_minute: int | None = Field(default=None, ge=1, le=600_000)
     messages_dir: Path | None = None  # None: the catalog shipped with the bot
     # A symptom reported in this many of the last SYMPTOM_REPEAT_WINDOW check-ins gets a
     # suggestion to talk to a healthcare provider (at most once a week).
@@ -106,6 +109,11 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError("is not an IANA time zone such as Europe/Berlin") from None
         return value
+
+    @field_validator("capacity_limit_per_minute", mode="before")
+    @classmethod
+    def _capacity_limit(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("log_format", mode="before")
     @classmethod

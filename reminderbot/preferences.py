@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select, update
@@ -26,6 +26,7 @@ from reminderbot.schedule import (
     slot_of,
     spread_offset,
 )
+from reminderbot.spread import SpreadPlan, stretched_due, stretched_slot
 
 DEFAULT_EVERY_HOURS = 3
 DEFAULT_CHECKIN_AT = time(10, 0)
@@ -37,6 +38,7 @@ TOLERANCE_FIRST_AFTER = timedelta(days=6)
 # It follows the check-in by a minute, so the two arrive in that order.
 TOLERANCE_AFTER_CHECKIN = timedelta(minutes=1)
 RECURRING_KINDS = (ScheduleKind.HYDRATION, ScheduleKind.CHECKIN, ScheduleKind.TOLERANCE)
+_TICK = timedelta(microseconds=1)
 
 
 class PreferenceError(ValueError):
@@ -53,6 +55,8 @@ class Planner:
 
     default_zone: str
     spread_minutes: int
+    # Hydration slots over capacity, spread wider (reminderbot.capacity); None: never.
+    spreads: SpreadPlan | None = None
 
     def zone(self, user: User) -> ZoneInfo:
         """The user's zone, or the operator's default until they set theirs."""
@@ -72,6 +76,12 @@ class Planner:
         """
         if row.kind == ScheduleKind.TOLERANCE and user.consented_at is not None:
             after = max(after, user.consented_at + TOLERANCE_FIRST_AFTER)
+        if self.spreads is not None and self.spreads.stretches and _spreads(row):
+            return stretched_due(
+                self.spreads, user.telegram_user_id, rule_of(row), self.zone(user),
+                WakingWindow(user.wake_start, user.wake_end), after,
+                last_slot if last_slot is not None else row.last_slot_local,
+            )
         return next_due(
             rule_of(row),
             self.zone(user),
@@ -85,7 +95,26 @@ class Planner:
         """The local wall-clock slot the row's current due time stands for."""
         if row.next_due_at is None:
             return None
-        return slot_of(row.next_due_at, self.offset(user), self.zone(user))
+        slot = slot_of(row.next_due_at, self.offset(user), self.zone(user))
+        if self.spreads is None or not _spreads(row) or self._on_rule(row, user, slot):
+            return slot
+        # Planned within a stretch: the one slot of the rule that stretch can stand for.
+        window = WakingWindow(user.wake_start, user.wake_end)
+        stretched = stretched_slot(self.spreads, rule_of(row), self.zone(user), window,
+                                   row.next_due_at)
+        return stretched if stretched is not None else slot
+
+    def _on_rule(self, row: Schedule, user: User, slot: datetime) -> bool:
+        """Whether the local wall time ``slot`` is one of the row's rule slots."""
+        zone = self.zone(user)
+        at = slot.replace(tzinfo=zone).astimezone(UTC)
+        window = WakingWindow(user.wake_start, user.wake_end)
+        return next_due(rule_of(row), zone, window, timedelta(0), at - _TICK) == at
+
+
+def _spreads(row: Schedule) -> bool:
+    """Whether the adaptive spread moves this row: regular water reminders only."""
+    return row.kind == ScheduleKind.HYDRATION and not row.once
 
 
 def rule_of(row: Schedule) -> Rule:

@@ -12,6 +12,7 @@ from reminderbot.catalog import Catalog
 from reminderbot.clock import Clock
 from reminderbot.config import Settings
 from reminderbot.preferences import Planner
+from reminderbot.spread import SpreadPlan
 from reminderbot.typedtext import WordLists
 
 RUNTIME_KEY = "reminderbot.runtime"
@@ -27,6 +28,8 @@ class Runtime:
     sessions: async_sessionmaker[AsyncSession]
     clock: Clock
     words: dict[str, WordLists]  # typed-word lists by catalog language
+    # The adaptive spread of the slots over capacity, kept fresh by capacity's job.
+    spreads: SpreadPlan | None = None
 
     def zone(self, name: str | None) -> ZoneInfo:
         """A user's zone, or the operator's default when they have not set one."""
@@ -35,7 +38,8 @@ class Runtime:
     @property
     def planner(self) -> Planner:
         """The operator's defaults that users' plans depend on."""
-        return Planner(self.settings.default_timezone, self.settings.reminder_spread_minutes)
+        return Planner(self.settings.default_timezone, self.settings.reminder_spread_minutes,
+                       self.spreads)
 
 
 def runtime_of(context: Any) -> Runtime:
