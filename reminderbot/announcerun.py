@@ -29,7 +29,13 @@ from reminderbot.db.models import ANNOUNCEMENT_KIND
 from reminderbot.dispatch import Dispatcher
 from reminderbot.htmltext import to_terminal
 from reminderbot.inflight import SendGate
-from reminderbot.ratelimit import Lane, TelegramRateLimiter
+from reminderbot.ratelimit import (
+    OVERALL_PER_SECOND,
+    Lane,
+    TelegramRateLimiter,
+    overall_per_second,
+)
+from reminderbot.sharedbudget import SharedBudget, shared_budget_for
 from reminderbot.telegramhttp import TelegramRequest
 
 __all__ = ["AnnouncementError", "run_announce"]
@@ -38,8 +44,15 @@ __all__ = ["AnnouncementError", "run_announce"]
 class _MarkingLimiter(TelegramRateLimiter):
     """The reminders' rate limiter, noting each announcement send just as its turn comes."""
 
-    def __init__(self, mark: Callable[[int], Awaitable[None]], gate: SendGate) -> None:
-        super().__init__(gate=gate)
+    def __init__(
+        self,
+        mark: Callable[[int], Awaitable[None]],
+        gate: SendGate,
+        *,
+        per_second: float = OVERALL_PER_SECOND,
+        shared: SharedBudget | None = None,
+    ) -> None:
+        super().__init__(gate=gate, per_second=per_second, shared=shared)
         self._mark = mark
 
     async def process_request(
@@ -83,6 +96,7 @@ async def _announce(settings: Settings, body: str, *, dry_run: bool) -> int:
             return 0
         announcement_id = await prepare(runtime.sessions, body, runtime.clock.now())
         gate = SendGate()
+        per_second = overall_per_second(settings.telegram_paid_broadcast)
         bot: ExtBot[Any] = ExtBot(
             settings.require_token(),
             base_url=settings.telegram_api_base_url,
@@ -92,6 +106,9 @@ async def _announce(settings: Settings, body: str, *, dry_run: bool) -> int:
                 lambda chat: mark_on_the_wire(
                     runtime.sessions, announcement_id, chat, runtime.clock.now()),
                 gate,
+                # The replicas' budget and limit: an announcement is one more sender.
+                per_second=per_second,
+                shared=shared_budget_for(settings, per_second),
             ),
         )
         dispatcher = Dispatcher(

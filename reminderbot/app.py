@@ -33,7 +33,7 @@ from reminderbot.ratelimit import TelegramRateLimiter, overall_per_second
 from reminderbot.respread import INTERVAL as CAPACITY_INTERVAL
 from reminderbot.respread import refresh as refresh_capacity
 from reminderbot.runtime import RUNTIME_KEY, Runtime
-from reminderbot.sharedbudget import SharedBudget
+from reminderbot.sharedbudget import shared_budget_for
 from reminderbot.telegramhttp import TelegramRequest
 from reminderbot.typedtext import load_word_lists
 from reminderbot.updates import FLOOD_ANSWER, FLOOD_GROUP, FloodWatch, PerChatUpdateProcessor
@@ -92,11 +92,7 @@ def build_application(
     flood = FloodWatch(clock=lambda: runtime.clock.now().timestamp())
     # Several replicas: one Telegram budget in Redis, or one leader that sends and polls.
     per_second = overall_per_second(settings.telegram_paid_broadcast)
-    shared = None
-    if settings.redis_url:
-        bot_id = settings.require_token().partition(":")[0]
-        shared = SharedBudget(settings.redis_url, bot_id=bot_id, per_second=per_second,
-                              chat_interval=chat_interval)
+    shared = shared_budget_for(settings, per_second, chat_interval)
     leadership = leadership_for(settings)
     application: BotApplication = (
         ApplicationBuilder()

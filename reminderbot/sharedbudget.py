@@ -25,6 +25,8 @@ from limits import RateLimitItemPerSecond
 from limits.aio.storage import RedisStorage
 from limits.aio.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
 
+from reminderbot.config import Settings
+
 # A slot is this much longer than 1/limit: room for a late start (LATE) and 20 ms of the
 # network's jitter (a new connection's first request arrives that much later than the next).
 SLACK = 1.03
@@ -96,3 +98,14 @@ class SharedBudget:
     async def reachable(self) -> bool:
         """Whether Redis answers."""
         return bool(await self.storage.check())
+
+
+def shared_budget_for(
+    settings: Settings, per_second: float, chat_interval: float = 1.0
+) -> SharedBudget | None:
+    """The budget every process of this bot shares (``REDIS_URL``), or None without one."""
+    if not settings.redis_url:
+        return None
+    bot_id = settings.require_token().partition(":")[0]
+    return SharedBudget(settings.redis_url, bot_id=bot_id, per_second=per_second,
+                        chat_interval=chat_interval)

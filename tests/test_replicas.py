@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sys
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -27,7 +29,7 @@ from telegram.ext import ExtBot
 from benchmarks.replicas import FIRST_USER, HOSTS, seed_due
 from benchmarks.replicas import busiest_second as most_in_a_second
 from benchmarks.replicas import start_replica as launch
-from reminderbot.db.migrate import alembic_config, upgrade
+from reminderbot.db.migrate import alembic_config
 from reminderbot.db.models import Schedule
 from reminderbot.db.session import make_engine, make_sessionmaker
 from reminderbot.ratelimit import TelegramRateLimiter
@@ -142,15 +144,43 @@ async def stop_all(replicas: list[Replica]) -> None:
             await replica.process.wait()
 
 
-async def test_replicas_starting_together_migrate_once(pg_url: str) -> None:
-    engines = [make_engine(pg_url) for _ in range(4)]
+# A replica's start-up migration, begun at a given wall-clock time (all of them at once).
+_MIGRATE_AT = """
+import asyncio, sys, time
+from reminderbot.db.migrate import upgrade
+from reminderbot.db.session import make_engine
+
+async def start_up() -> None:
+    engine = make_engine(sys.argv[1])
     try:
-        await asyncio.gather(*(upgrade(engine) for engine in engines))
-        async with engines[0].connect() as conn:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+
+time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
+asyncio.run(start_up())
+"""
+
+
+async def test_replicas_starting_together_migrate_once(pg_url: str) -> None:
+    """Four processes migrate one empty database in the same instant: all of them succeed."""
+    at = str(time.time() + 3)  # after every process has imported the bot
+    processes = [
+        await asyncio.create_subprocess_exec(
+            sys.executable, "-c", _MIGRATE_AT, pg_url, at,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+        for _ in range(4)
+    ]
+    results = [await asyncio.wait_for(p.communicate(), 60) for p in processes]
+    failures = [err.decode()[-300:] for (_, err), p in zip(results, processes, strict=True)
+                if p.returncode != 0]
+    assert failures == []
+    engine = make_engine(pg_url)
+    try:
+        async with engine.connect() as conn:
             version = await conn.scalar(text("SELECT version_num FROM alembic_version"))
     finally:
-        for engine in engines:
-            await engine.dispose()
+        await engine.dispose()
     assert version == ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
