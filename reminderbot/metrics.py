@@ -18,6 +18,7 @@ Each Application has its own registry (``instrument``), so that several bots in 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -47,6 +48,8 @@ CONTENT_TYPE = CONTENT_TYPE_LATEST
 # Up to the 30 minutes after which a reminder is skipped as late.
 LATENESS_BUCKETS = (0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 900, 1800)
 REPLY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30)
+# A scrape does not wait longer than this for the opted-in count (it keeps the last one).
+COUNT_TIMEOUT_SECONDS = 5.0
 # Opted in: said yes and did not stop (a paused user is still in).
 OPTED_IN = (UserStatus.ACTIVE, UserStatus.PAUSED)
 
@@ -131,11 +134,11 @@ class Metrics:
     async def refresh(self) -> None:
         """Count what is read at scrape time (opted-in users); kept as it was on a failure."""
         try:
-            async with self.runtime.sessions() as session:
+            async with asyncio.timeout(COUNT_TIMEOUT_SECONDS), self.runtime.sessions() as session:
                 count = await session.scalar(
                     select(func.count()).select_from(User).where(User.status.in_(OPTED_IN))
                 )
-        except (SQLAlchemyError, OSError) as exc:
+        except (SQLAlchemyError, OSError, TimeoutError) as exc:
             log.warning("metrics: could not count opted-in users (%s)", type(exc).__name__)
             return
         self.opted_in.set(count or 0)

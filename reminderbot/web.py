@@ -123,6 +123,9 @@ def _webhook(
         if not hmac.compare_digest(given, expected):
             log.warning("webhook request refused: wrong or missing secret token")
             return Response(status_code=403)
+        if not application.running:
+            # Not started, or stopping: Telegram delivers it again later, nothing is lost.
+            return Response(status_code=503)
         try:
             update = Update.de_json(await request.json(), application.bot)
         except Exception as exc:  # not JSON, or not an update: nothing to handle

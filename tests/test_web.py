@@ -55,6 +55,13 @@ async def test_webhook_refuses_a_wrong_or_missing_secret_and_answers_with_the_ri
     application = build_application(settings, clock=ManualClock(START), dispatch_interval=3600,
                                     chat_interval=0)
     user = FakeUser(id=515151, first_name="Ada", language_code="en")
+    await api.send_message(user, "/help")
+    [early] = api.take_updates()
+    right = {SECRET_HEADER: SECRET}
+    async with http(application, webhook_path="/telegram", secret=SECRET) as client:
+        # Before the bot runs: Telegram is told to try again later, nothing is queued.
+        assert (await client.post("/telegram", json=early, headers=right)).status_code == 503
+    assert application.update_queue.empty()
     async with webhook_running(application, WEBHOOK_URL, SECRET), \
             http(application, webhook_path="/telegram", secret=SECRET) as client:
         assert api.webhook is not None
@@ -64,9 +71,10 @@ async def test_webhook_refuses_a_wrong_or_missing_secret_and_answers_with_the_ri
         assert (await client.post("/telegram", json=forged)).status_code == 403
         wrong = {SECRET_HEADER: SECRET[:-1]}
         assert (await client.post("/telegram", json=forged, headers=wrong)).status_code == 403
+        garbage = await client.post("/telegram", content=b"not json", headers=right)
+        assert garbage.status_code == 400
         await api.send_message(user, "/start")
         [update] = api.take_updates()
-        right = {SECRET_HEADER: SECRET}
         assert (await client.post("/telegram", json=update, headers=right)).status_code == 200
         [welcome] = await api.wait_for_messages(user.id, 1, timeout=10)
         await api.wait_until_idle(quiet=0.3)
