@@ -4,6 +4,7 @@ through a real `reminderbot run`."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -278,6 +279,15 @@ async def compose_health_check(port: int) -> int:
         sys.executable, *command[1:], env=env, stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL)
     return await asyncio.wait_for(process.wait(), 30)
+
+
+def test_the_image_checks_health_as_compose_does() -> None:
+    """The Dockerfile's HEALTHCHECK is the command the run test below executes."""
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8").replace("\\\n", " ")
+    [line] = [line for line in dockerfile.splitlines() if line.startswith("HEALTHCHECK ")]
+    command = json.loads(line.split(" CMD ", 1)[1])
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+    assert ["CMD", *command] == compose["services"]["bot"]["healthcheck"]["test"]
 
 
 async def stop(process: asyncio.subprocess.Process) -> str:
