@@ -18,6 +18,7 @@ from reminderbot.db.models import Schedule, ScheduleKind, ScheduleState, User, U
 from reminderbot.db.session import make_engine, make_sessionmaker
 from reminderbot.testing.botapi import BotAPIStandIn, StandInEvent
 
+ROOT = Path(__file__).resolve().parents[1]
 FIRST_CHAT = 5_000_000
 WATER_BUTTON = "Done 💧"  # a water reminder's first button
 
@@ -81,6 +82,8 @@ async def claimed_rows(url: str) -> list[int]:
 def bot_env(api: BotAPIStandIn, url: str) -> dict[str, str]:
     """The environment of a bot process on ``url`` against the stand-in."""
     env = {k: v for k, v in os.environ.items() if k not in setting_names()}
+    # `python -m tests.fastbot` from a temporary folder: the repository on the path.
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     env.update(TELEGRAM_BOT_TOKEN=api.token, TELEGRAM_API_BASE_URL=api.base_url,
                DATABASE_URL=url, REMINDER_SPREAD_MINUTES="0", DEFAULT_TIMEZONE="UTC")
     return env
