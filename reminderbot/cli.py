@@ -276,9 +276,10 @@ def _zone(value: str) -> str:
 
 # name -> (handler, one line for `reminderbot --help`, longer description for its own --help)
 COMMANDS: dict[str, tuple[Handler, str, str]] = {
-    "run": (_run, "run the bot (long polling)",
-            "Run the bot with long polling until Ctrl-C or SIGTERM. Applies the database "
-            "migrations first; needs TELEGRAM_BOT_TOKEN."),
+    "run": (_run, "run the bot (long polling or a webhook)",
+            "Run the bot until Ctrl-C or SIGTERM: long polling, or Telegram's webhook with "
+            "WEBHOOK_URL and WEBHOOK_SECRET; /healthz and /metrics on HTTP_PORT (8080 with a "
+            "webhook). Applies the database migrations first; needs TELEGRAM_BOT_TOKEN."),
     "try": (_try, "chat with the bot in this terminal, offline",
             "Chat with the real bot in this terminal against an offline Telegram stand-in. "
             "Type /time +3h to let time pass; /quit or Ctrl-D ends it."),
