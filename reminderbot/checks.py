@@ -26,6 +26,8 @@ from reminderbot.config import Settings
 from reminderbot.db.migrate import alembic_config
 from reminderbot.emergency import EMERGENCY_FILE
 from reminderbot.messagelint import lint
+from reminderbot.ratelimit import OVERALL_PER_SECOND
+from reminderbot.sharedbudget import SharedBudget
 
 DATABASE_TIMEOUT = 5.0  # seconds to connect and read the migration state
 TELEGRAM_TIMEOUT = 10.0  # seconds for getMe
@@ -150,6 +152,24 @@ async def check_telegram(settings: Settings) -> list[CheckLine]:
     return [CheckLine(Status.OK, f"Telegram answers: the token belongs to @{username}")]
 
 
+async def check_redis(settings: Settings) -> list[CheckLine]:
+    """With ``REDIS_URL``: whether the replicas' shared Telegram budget answers."""
+    if not settings.redis_url:
+        return []
+    url = make_url(settings.redis_url.replace("rediss://", "redis://", 1))
+    where = f"{url.host or 'localhost'}:{url.port or 6379}"  # never the password
+    budget = SharedBudget(settings.redis_url, bot_id="check", per_second=OVERALL_PER_SECOND)
+    try:
+        answers = await asyncio.wait_for(budget.reachable(), 5)
+    except TimeoutError:
+        answers = False
+    if answers:
+        return [CheckLine(Status.OK, f"Redis at {where} answers: the replicas share one "
+                                     "Telegram budget")]
+    return [CheckLine(Status.FAIL, f"cannot reach Redis at {where} (REDIS_URL); without it "
+                                   "each replica sends within its own limits")]
+
+
 def api_host(base_url: str) -> str:
     """The scheme and host of the Bot API base URL, e.g. ``https://api.telegram.org``."""
     scheme, _, rest = base_url.partition("://")
@@ -188,6 +208,7 @@ async def run_checks(settings: Settings, *, health: bool = False) -> list[CheckL
         lines.append(CheckLine(Status.FAIL, "DATABASE_URL cannot be parsed as a database URL"))
     if health:
         return lines
+    lines += await check_redis(settings)
     catalog, catalog_lines = check_catalog(settings)
     lines += catalog_lines
     lines += await check_telegram(settings)

@@ -29,6 +29,7 @@ from telegram.ext import ExtBot
 from benchmarks.replicas import FIRST_USER, HOSTS, seed_due
 from benchmarks.replicas import busiest_second as most_in_a_second
 from benchmarks.replicas import start_replica as launch
+from reminderbot.config import setting_names
 from reminderbot.db.migrate import alembic_config
 from reminderbot.db.models import Schedule
 from reminderbot.db.session import make_engine, make_sessionmaker
@@ -182,6 +183,28 @@ async def test_replicas_starting_together_migrate_once(pg_url: str) -> None:
     finally:
         await engine.dispose()
     assert version == ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+async def check_lines(tmp_path: Path, **env: str) -> list[str]:
+    """`reminderbot check`'s lines, with ``env`` as the settings."""
+    clean = {k: v for k, v in os.environ.items() if k not in setting_names()}
+    clean.update(DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}", **env)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "reminderbot", "check", cwd=tmp_path, env=clean,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+    stdout, _ = await asyncio.wait_for(process.communicate(), 60)
+    return stdout.decode().splitlines()
+
+
+async def test_check_says_whether_the_shared_budget_answers(
+    tmp_path: Path, redis_url: str
+) -> None:
+    where = redis_url.removeprefix("redis://").partition("/")[0]
+    assert f"✓ Redis at {where} answers: the replicas share one Telegram budget" in (
+        await check_lines(tmp_path, REDIS_URL=redis_url))
+    assert ("✗ cannot reach Redis at 127.0.0.1:9 (REDIS_URL); without it each replica sends "
+            "within its own limits") in await check_lines(
+                tmp_path, REDIS_URL="redis://:secret@127.0.0.1:9/0")
 
 
 async def test_replicas_sharing_redis_send_to_a_chat_once_a_second(
