@@ -1,8 +1,9 @@
-"""``python -m benchmarks``: replies, /stop and floods while reminders go out in bulk.
+"""``python -m benchmarks``: every benchmark figure in one run (see ``benchmarks/suite.py``).
 
-See ``benchmarks/people.py``; ``python -m benchmarks.dispatch`` times a tick on its own.
+``python -m benchmarks.people`` (replies during a burst, with ``--before``) and
+``python -m benchmarks.dispatch`` (one tick, in one process) still run on their own.
 """
 
-from benchmarks.people import main
+from benchmarks.suite import main
 
 main()

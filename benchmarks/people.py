@@ -396,3 +396,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{label.ljust(width)}  {cell(figures.get(key), args.max_wait)}")
     print(f"({result['meta']['run_seconds']} s; written to {args.out}/results.json and "
           f"RESULTS.md)", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -7,6 +7,7 @@ import logging
 import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 from telegram import Update
@@ -233,20 +234,23 @@ async def _dispatch_tick(context: BotContext) -> None:
     if ticking.locked():
         return  # the tick under way plans the next wake-up when it ends
     async with ticking:
+        started = context.runtime.clock.now()
         await dispatcher.tick(context.bot)
-    await _wake_at_next_due(context, dispatcher)
+    await _wake_at_next_due(context, dispatcher, started)
 
 
-async def _wake_at_next_due(context: BotContext, dispatcher: Dispatcher) -> None:
+async def _wake_at_next_due(context: BotContext, dispatcher: Dispatcher,
+                            started: datetime) -> None:
     """Tick again at the next due time when it comes before the next regular tick: a
-    reminder then goes out when due, not up to an interval late."""
+    reminder then goes out when due, not up to an interval late. A row that fell due while
+    the tick ran (after ``started``) gets a tick at once."""
     application: BotApplication = context.application
     jobs = application.job_queue
     assert jobs is not None
     now = context.runtime.clock.now()
-    due = await dispatcher.next_wake(now)
-    wait = (due - now).total_seconds() if due is not None else math.inf
-    if 0 < wait < context.bot_data[_INTERVAL_KEY]:
+    due = await dispatcher.next_wake(started)
+    wait = max(0.0, (due - now).total_seconds()) if due is not None else math.inf
+    if wait < context.bot_data[_INTERVAL_KEY]:
         jobs.run_once(
             _dispatch_tick, when=wait, name="dispatch-wake",
             job_kwargs={"id": "dispatch-wake", "replace_existing": True,

@@ -407,16 +407,24 @@ class Dispatcher:
         Timed pauses that have ended are lifted first, in the same transaction.
         """
         self.last_tick = monotonic()
+        claimable = (
+            Schedule.next_due_at <= now,
+            Schedule.state == ScheduleState.ON,
+            # Not a join: SQLite would then read every user rather than the due rows.
+            exists().where(User.id == Schedule.user_id, User.status == UserStatus.ACTIVE),
+            or_(Schedule.claimed_until.is_(None), Schedule.claimed_until < now),
+            *([Schedule.kind.in_(self.kinds)] if self.kinds is not None else []),
+        )
+        ended = (User.status == UserStatus.PAUSED, User.paused_until <= now)
+        # Most ticks find nothing to do: one read says so, with no write transaction.
+        async with self.runtime.sessions() as session:
+            if not await session.scalar(
+                select(or_(exists().where(*claimable), exists().where(*ended)))
+            ):
+                return []
         due_ids = (
             select(Schedule.id)
-            .where(
-                Schedule.next_due_at <= now,
-                Schedule.state == ScheduleState.ON,
-                # Not a join: SQLite would then read every user rather than the due rows.
-                exists().where(User.id == Schedule.user_id, User.status == UserStatus.ACTIVE),
-                or_(Schedule.claimed_until.is_(None), Schedule.claimed_until < now),
-                *([Schedule.kind.in_(self.kinds)] if self.kinds is not None else []),
-            )
+            .where(*claimable)
             .order_by(_BULK_LAST, Schedule.next_due_at, _KIND_ORDER, Schedule.id)
             .limit(self.batch_size)
             .with_for_update(of=Schedule, skip_locked=True)
@@ -424,7 +432,7 @@ class Dispatcher:
         async with self.runtime.sessions.begin() as session:
             await session.execute(
                 update(User)
-                .where(User.status == UserStatus.PAUSED, User.paused_until <= now)
+                .where(*ended)
                 .values(status=UserStatus.ACTIVE, paused_until=None)
                 .execution_options(synchronize_session=False)
             )

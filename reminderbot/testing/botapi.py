@@ -19,6 +19,7 @@ Telegram's errors can be injected with :meth:`BotAPIStandIn.fail_next` and
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import hashlib
 import json
@@ -97,6 +98,8 @@ _CHAT_METHODS = frozenset(
         "sendchataction",
     }
 )
+# Methods that send a new message: what Telegram's message limits count.
+_SEND_METHODS = frozenset({"sendmessage", "sendphoto", "senddocument"})
 _HTML_TAGS = {
     "a": "text_link",
     "b": "bold",
@@ -552,6 +555,12 @@ class BotAPIStandIn:
         self._chats: dict[int, JSONDict] = {}
         self._blocked: set[int] = set()
         self._failures: list[_Failure] = []
+        # Telegram's limits, when enforced (enforce_limits): sends in the last second, overall
+        # and per chat (monotonic times), and how many were refused with 429.
+        self._limits: tuple[int, float] | None = None
+        self._recent_sends: collections.deque[float] = collections.deque()
+        self._chat_last_send: dict[int, float] = {}
+        self.refused_over_limit = 0
         self._network_faults: list[_NetworkFault] = []
         self._subscribers: list[Callable[[StandInEvent], None]] = []
         self._in_flight = 0
@@ -959,6 +968,31 @@ class BotAPIStandIn:
         error = _ApiError(status, description, retry_after)
         self._failures.append(_Failure(method.lower(), error, chat_id, times))
 
+    def enforce_limits(self, per_second: int = 30, chat_interval: float = 1.0) -> None:
+        """Answer sends over Telegram's limits with 429 ``retry_after=1``, as Telegram does:
+        more than ``per_second`` in any one second overall, or two to one chat less than
+        ``chat_interval`` apart. Refusals are counted in :attr:`refused_over_limit`."""
+        self._limits = (per_second, chat_interval)
+
+    def _over_limit(self, method: str, chat_id: object) -> bool:
+        """Whether this send breaks an enforced limit (counted as sent when it does not)."""
+        if self._limits is None or method not in _SEND_METHODS:
+            return False
+        per_second, chat_interval = self._limits
+        now = time.monotonic()
+        while self._recent_sends and now - self._recent_sends[0] >= 1.0:
+            self._recent_sends.popleft()
+        last = self._chat_last_send.get(chat_id) if isinstance(chat_id, int) else None
+        if len(self._recent_sends) >= per_second or (
+            last is not None and now - last < chat_interval
+        ):
+            self.refused_over_limit += 1
+            return True
+        self._recent_sends.append(now)
+        if isinstance(chat_id, int):
+            self._chat_last_send[chat_id] = now
+        return False
+
     def block(self, chat_id: int) -> None:
         """From now on every send/edit to ``chat_id`` answers 403 (the user blocked the bot)."""
         self._blocked.add(chat_id)
@@ -1117,6 +1151,8 @@ class BotAPIStandIn:
                 if failure.times <= 0:
                     self._failures.remove(failure)
                 raise failure.error
+        if self._over_limit(method, chat_id):
+            raise _ApiError(429, "Too Many Requests: retry after 1", 1)
         if method in _CHAT_METHODS and isinstance(chat_id, int) and chat_id in self._blocked:
             if chat_id > 0:
                 raise _ApiError(403, "Forbidden: bot was blocked by the user")
