@@ -187,6 +187,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=RESULTS, help="the results.json to update")
     args = parser.parse_args(argv)
     started = time.perf_counter()
+    load_before = os.getloadavg()[0]
     folder = Path(os.environ.get("TMPDIR", "/tmp")) / f"reminderbot-replicas-{os.getpid()}"
 
     async def both() -> list[RunFigures]:
@@ -201,6 +202,9 @@ def main(argv: list[str] | None = None) -> None:
             f" --users {args.users}" if args.users != 3000 else ""),
         "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "run_seconds": round(time.perf_counter() - started, 1),
+        # Other work on the machine slows the bots: the 1-minute load before and after.
+        "cpus": os.cpu_count(),
+        "load_average": [round(load_before, 1), round(os.getloadavg()[0], 1)],
     }
     # Read, modify, write: every other benchmark's keys stay.
     result: dict[str, Any] = json.loads(args.out.read_text()) if args.out.exists() else {}
@@ -213,7 +217,8 @@ def main(argv: list[str] | None = None) -> None:
               f"({figures_run.rate / PAID_BROADCAST_PER_SECOND:.2f} of "
               f"{PAID_BROADCAST_PER_SECOND}/s); most in one second {figures_run.peak}; "
               f"by replica {figures_run.by_replica}")
-    print(f"(written to {args.out})", file=sys.stderr)
+    print(f"(load average {figures['replicas_meta']['load_average']} on {os.cpu_count()} CPUs; "
+          f"written to {args.out})", file=sys.stderr)
 
 
 if __name__ == "__main__":
