@@ -46,6 +46,9 @@ MAX_RETRIES = 2
 # Turns come 1 % slower than the limit, so that any second, as Telegram sees it (a first
 # answer a few milliseconds slower than the rest), still carries at most the limit.
 _SLACK = 1.01
+# After Redis failed (REDIS_URL), turns are this process's own for this long before it is
+# asked again: a Redis that does not answer must not hold every send up.
+SHARED_RETRY_SECONDS = 10.0
 # Beyond this many chats, the ones whose pause has passed are forgotten.
 _MAX_CHATS = 1024
 
@@ -106,6 +109,7 @@ class _Turns:
         self.shared = shared
         self._sharing: asyncio.Task[None] | None = None
         self._shared_down = False
+        self._shared_retry_at = 0.0  # loop time: Redis failed, asked again from then
         self._next = 0.0  # loop time from which the next turn may be given
         self._paused_until = 0.0  # after a 429, nobody sends before this
         self._chat_next: dict[int, float] = {}  # chat -> loop time of its next turn
@@ -214,22 +218,25 @@ class _Turns:
         """Take ``waiter``'s turn from the shared budget too, then give it, or queue it again
         when another replica sent to its chat within the last second."""
         assert self.shared is not None
+        loop = asyncio.get_running_loop()
         wait = 0.0
         try:
-            await self.shared.turn()
-            if waiter.chat_id is not None:
-                wait = await self.shared.chat_wait(waiter.chat_id)
-            if self._shared_down:
-                self._shared_down = False
-                log.warning("Redis answers again: sending within the shared budget")
+            if loop.time() >= self._shared_retry_at:
+                await self.shared.turn()
+                if waiter.chat_id is not None:
+                    wait = await self.shared.chat_wait(waiter.chat_id)
+                if self._shared_down:
+                    self._shared_down = False
+                    log.warning("Redis answers again: sending within the shared budget")
         except Exception as exc:  # Redis down: this process's own limits still hold
+            self._shared_retry_at = loop.time() + SHARED_RETRY_SECONDS
             if not self._shared_down:
                 self._shared_down = True
                 log.warning("Redis unreachable (%s): sending within this process's limits "
                             "only", type(exc).__name__)
         finally:
             self._sharing = None
-        now = asyncio.get_running_loop().time()
+        now = loop.time()
         stopped = (waiter.stop_check is not None and self.gate is not None
                    and self.gate.is_stopped(waiter.stop_check))
         if waiter.future.done():  # gave up meanwhile: the slot goes unused

@@ -54,7 +54,9 @@ class SharedBudget:
         chat_interval: float = 1.0,
     ) -> None:
         self.storage = RedisStorage(
-            redis_storage_uri(url), implementation="redispy", key_prefix=f"reminderbot:{bot_id}"
+            redis_storage_uri(url), implementation="redispy", key_prefix=f"reminderbot:{bot_id}",
+            # A Redis that does not answer fails a turn in seconds, not minutes.
+            socket_connect_timeout=2, socket_timeout=2,
         )
         self.per_second = per_second
         self.slot = SLACK / per_second

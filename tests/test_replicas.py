@@ -230,6 +230,23 @@ async def test_replicas_sharing_redis_send_to_a_chat_once_a_second(
     assert all(b - a >= 0.95 for a, b in pairwise(times))
 
 
+async def test_a_replica_whose_redis_is_gone_still_sends(
+    api: BotAPIStandIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Redis unreachable: sends go out within the process's own limits, one log line says so."""
+    limiter = TelegramRateLimiter(
+        shared=SharedBudget("redis://127.0.0.1:9/0", bot_id="9002", per_second=LIMIT))
+    bot = ExtBot(api.token, base_url=api.base_url, rate_limiter=limiter)
+    users = [FakeUser(id=777010 + n) for n in range(3)]
+    async with bot:
+        await asyncio.wait_for(
+            asyncio.gather(*(bot.send_message(user.id, "hello") for user in users)), 20)
+    assert sorted(c.params["chat_id"] for c in api.calls if c.method == "sendMessage") == [
+        user.id for user in users]
+    assert [r.getMessage() for r in caplog.records if r.name == "reminderbot.ratelimit"] == [
+        "Redis unreachable (ConnectionError): sending within this process's limits only"]
+
+
 async def test_two_replicas_share_one_budget_and_a_killed_one_loses_nothing(
     tmp_path: Path, api: BotAPIStandIn, pg_url: str, redis_url: str
 ) -> None:
