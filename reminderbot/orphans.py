@@ -5,7 +5,8 @@ claimed rows leased for up to five minutes. Started again on the same host, the 
 them back at once instead: a row still waiting for its turn goes out now, not five minutes
 late. A row whose send was on the wire at the kill may have reached Telegram; it goes again
 (at most the sends in flight at that moment are doubled, as after the lease; nothing is lost).
-Claims of other hosts, and of processes still alive, are left to their lease.
+Claims of other hosts, and of processes still alive, are left to their lease; announcement rows
+to ``announce``, which counts one that may have gone as sent (nobody gets it twice).
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ async def give_back_orphans(sessions: async_sessionmaker[AsyncSession], now: dat
             return 0
         released = await session.execute(
             update(Schedule)
-            .where(Schedule.claimed_by.in_(dead))
+            # Announcement rows are `announce`'s to recover: one that may have gone is done.
+            .where(Schedule.claimed_by.in_(dead), Schedule.announcement_id.is_(None))
             .values(claimed_by=None, claimed_until=None)
             .execution_options(synchronize_session=False)
         )
