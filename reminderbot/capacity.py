@@ -35,13 +35,11 @@ from reminderbot.db.models import (
     UserStatus,
 )
 from reminderbot.preferences import rule_of
-from reminderbot.ratelimit import OVERALL_PER_SECOND
+from reminderbot.ratelimit import overall_per_second
 from reminderbot.schedule import LATE_LIMIT, WakingWindow, next_due
 from reminderbot.spread import SpreadPlan, base_load, plan_spreads, stretch_load
 
 HORIZON = timedelta(hours=24)
-# Telegram's limit with paid broadcasts (TELEGRAM_PAID_BROADCAST), a second.
-PAID_BROADCAST_PER_SECOND = 1000
 _MINUTE = timedelta(minutes=1)
 _TICK = timedelta(microseconds=1)
 
@@ -51,8 +49,7 @@ def limit_per_minute(settings: Settings) -> int:
     set, else Telegram's limit (30 a second, or 1,000 with TELEGRAM_PAID_BROADCAST)."""
     if settings.capacity_limit_per_minute is not None:
         return settings.capacity_limit_per_minute
-    paid = bool(getattr(settings, "telegram_paid_broadcast", False))
-    return (PAID_BROADCAST_PER_SECOND if paid else OVERALL_PER_SECOND) * 60
+    return overall_per_second(settings.telegram_paid_broadcast) * 60
 
 
 @dataclass(frozen=True)

@@ -243,6 +243,7 @@ def _capacity(args: argparse.Namespace) -> int:
         finally:
             await engine.dispose()
         source = ("CAPACITY_LIMIT_PER_MINUTE" if settings.capacity_limit_per_minute is not None
+                  else "Telegram's limit with paid broadcasts" if settings.telegram_paid_broadcast
                   else "Telegram's limit")
         return report(found, source)
 

@@ -180,6 +180,21 @@ def _fill(free: Mapping[datetime, int], count: int, slot: datetime, end: int,
     return Stretch(lead, tuple(taken.get(minute, 0) for minute in range(-lead, end)))
 
 
+def _queued(per_minute: Mapping[datetime, int], rate: int) -> dict[datetime, int]:
+    """What a queue sending ``rate`` a minute sends in each minute: a minute over the rate
+    spills into the next ones, which then have that much less room."""
+    sent: dict[datetime, int] = {}
+    waiting, minute = 0, min(per_minute, default=None)
+    last = max(per_minute, default=None)
+    while minute is not None and last is not None and (minute <= last or waiting):
+        waiting += per_minute.get(minute, 0)
+        if waiting:
+            sent[minute] = min(waiting, max(rate, 1))
+            waiting -= sent[minute]
+        minute += _MINUTE
+    return sent
+
+
 def plan_spreads(
     hydration: Mapping[datetime, int],
     fixed: Mapping[datetime, int],
@@ -189,15 +204,16 @@ def plan_spreads(
     """The stretches that keep every minute within the usable budget, slot by slot in time.
 
     ``hydration``: users per hydration slot (UTC minute) in the next 24 hours; ``fixed``:
-    every other reminder per minute (they keep their time). A slot that fits with the base
-    spread keeps it; one that does not takes what the minutes around it have free, after the
-    slot first, then before it (see ``_fill``).
+    every other reminder per minute (they keep their time; where they are more than the
+    budget, they spill into the next minutes). A slot that fits with the base spread keeps
+    it; one that does not takes what the minutes around it have free, after the slot first,
+    then before it (see ``_fill``).
     """
     plan = SpreadPlan(base_minutes)
     if plan.lead_max <= timedelta(0):
         return plan  # a base spread of an hour or more leaves no room to stretch
     usable = limit_per_minute * USABLE_SHARE
-    load: dict[datetime, int] = dict(fixed)
+    load = _queued(fixed, math.floor(usable))
     end, lead_max = int(plan.end / _MINUTE), int(plan.lead_max / _MINUTE)
     stretches: dict[int, Stretch] = {}
     for slot, count in sorted(hydration.items()):

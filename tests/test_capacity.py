@@ -10,10 +10,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select, update
 
 from reminderbot.app import RUNTIME_KEY
-from reminderbot.capacity import backlogs, headroom, minutes_over, peak_minutes
+from reminderbot.capacity import backlogs, headroom, limit_per_minute, minutes_over, peak_minutes
 from reminderbot.clock import ManualClock
+from reminderbot.config import load_settings
 from reminderbot.db.migrate import upgrade
 from reminderbot.db.models import Schedule, ScheduleKind, ScheduleState, User
 from reminderbot.db.session import make_engine, make_sessionmaker
@@ -97,6 +99,12 @@ def test_a_stretched_slot_is_sent_once_even_when_the_plan_changes(zone: str) -> 
             assert planner.slot_of(row, person) == sent
             following = planner.due_after(row, person, due - timedelta(microseconds=1), sent)
             assert following.astimezone(tz).hour == 12  # the next slot, never 09:00 again
+
+
+def test_the_limit_is_telegrams_unless_set() -> None:
+    assert limit_per_minute(load_settings(telegram_paid_broadcast=False)) == 1800
+    assert limit_per_minute(load_settings(telegram_paid_broadcast=True)) == 60_000
+    assert limit_per_minute(load_settings(capacity_limit_per_minute=40)) == 40
 
 
 # --- reminderbot capacity -----------------------------------------------------------------
@@ -209,14 +217,25 @@ async def test_a_slot_over_capacity_is_spread_none_skipped_none_late(
     assert bot.application is not None
     runtime = bot.application.bot_data[RUNTIME_KEY]
     assert isinstance(runtime, Runtime)
+    # Two people's check-in at 09:00 too (as /settings would store it): the same minute.
+    checking = [person.id for person in PEOPLE[:2]]
+    async with runtime.sessions.begin() as session:
+        await session.execute(
+            update(Schedule)
+            .where(Schedule.kind == ScheduleKind.CHECKIN,
+                   Schedule.user_id.in_(select(User.id).where(
+                       User.telegram_user_id.in_(checking))))
+            .values(at_time=time(9), next_due_at=NINE)
+        )
     forecast = await refresh(runtime, bot.clock.now())
-    # 16 at 09:00 (spread 0) against 1.8 usable a minute: 16 minutes from 08:57.
-    assert forecast.plan.stretches[9 * 60] == Stretch(lead=3, shares=(1,) * 16)
+    # 16 water reminders at 09:00 (spread 0), 1 of the 2 a minute usable, 09:00 and 09:01
+    # taken by the check-ins: 09:02-09:12, then 08:55-08:59.
+    assert forecast.plan.stretches[9 * 60] == Stretch(lead=5, shares=(*[1] * 5, 0, 0, *[1] * 11))
 
     # What each person got, by the tick that sent it (the stand-in dates messages in real time).
     sent: dict[int, list[tuple[datetime, str]]] = {p.id: [] for p in PEOPLE}
     report_counts: dict[Outcome, int] = dict.fromkeys(Outcome, 0)
-    ticks = [NINE + i * M for i in range(-4, 15)] + [DAY.replace(hour=10)]
+    ticks = [NINE + i * M for i in range(-5, 15)] + [DAY.replace(hour=10)]
     ticks += [DAY.replace(hour=12) + i * M for i in range(-4, 15)]
     for moment in ticks:
         seen = {p.id: len(bot.api.messages_to(p.id)) for p in PEOPLE}
@@ -229,13 +248,13 @@ async def test_a_slot_over_capacity_is_spread_none_skipped_none_late(
     assert report_counts[Outcome.SKIPPED_LATE] == 0
     water_at_nine = sorted(t for times in sent.values() for t, kind in times
                            if kind == "Done 💧" and t.hour in (8, 9))
-    # Each person once, from 3 minutes before 09:00 to 13 after (each at the first tick after
+    # Each person once, from 5 minutes before 09:00 to 13 after (each at the first tick after
     # their due time). The hash places 16 people unevenly (3 in one minute); thousands even out.
-    assert water_at_nine == [NINE + i * M for i in (-2, -1, 1, 2, 3, 4, 4, 4, 7, 10, 10, 11, 11,
+    assert water_at_nine == [NINE + i * M for i in (-4, -3, -1, 0, 3, 4, 4, 4, 7, 10, 10, 11, 11,
                                                     12, 13, 13)]
-    # The check-in keeps its time: every one at 10:00.
+    # The check-ins keep their time: two at 09:00, the others at 10:00.
     assert sorted(t for times in sent.values() for t, kind in times if kind == "Fine") == (
-        [DAY.replace(hour=10)] * 16)
+        [NINE] * 2 + [DAY.replace(hour=10)] * 14)
     # The 12:00 slot follows the plan too, and nobody got 09:00 twice.
     for person in PEOPLE:
         water = [t for t, kind in sent[person.id] if kind == "Done 💧"]
