@@ -220,8 +220,11 @@ class _Turns:
         assert self.shared is not None
         loop = asyncio.get_running_loop()
         wait = 0.0
+        paused = 0.0
         try:
             if loop.time() >= self._shared_retry_at:
+                paused = await self.shared.paused_for()
+            if paused <= 0 and loop.time() >= self._shared_retry_at:
                 await self.shared.turn()
                 if waiter.chat_id is not None:
                     wait = await self.shared.chat_wait(waiter.chat_id)
@@ -243,6 +246,9 @@ class _Turns:
             pass
         elif stopped:
             waiter.future.set_exception(ChatStopped())
+        elif paused > 0:  # another replica was told to wait: this one waits too
+            self.pause(paused)
+            self._lanes[waiter.lane].appendleft(waiter)
         elif wait > 0 and waiter.chat_id is not None:
             self._chat_next[waiter.chat_id] = now + wait
             self._lanes[waiter.lane].appendleft(waiter)
@@ -254,6 +260,15 @@ class _Turns:
         """Stop taking shared turns (the process is stopping)."""
         if self._sharing is not None:
             self._sharing.cancel()
+
+    async def share_pause(self, seconds: float) -> None:
+        """Telegram asked this process to wait: every replica sharing the budget waits."""
+        if self.shared is None:
+            return
+        try:
+            await self.shared.pause(seconds)
+        except Exception as exc:  # Redis down: this process still waits
+            log.warning("could not share a 429 pause through Redis (%s)", type(exc).__name__)
 
     def _forget_idle_chats(self, now: float) -> None:
         if len(self._chat_next) > _MAX_CHATS:
@@ -301,6 +316,8 @@ class TelegramRateLimiter(BaseRateLimiter[Lane]):
     async def shutdown(self) -> None:
         """Stop taking turns from the shared budget."""
         self._turns.close()
+        if self._turns.shared is not None:
+            await self._turns.shared.close()
 
     def _group_limiter(self, group: int | str) -> AsyncLimiter:
         limiter = self._groups.get(group)
@@ -344,6 +361,7 @@ class TelegramRateLimiter(BaseRateLimiter[Lane]):
                         raise
                     wait = exc.retry_after
                     seconds = wait.total_seconds() if isinstance(wait, timedelta) else wait
+                    await self._turns.share_pause(seconds + 0.1)
                     log.info("Telegram asked to slow down; pausing sends for %.1f s", seconds)
                     self._turns.pause(seconds + 0.1)
                 finally:

@@ -11,6 +11,8 @@ ahead of reminders within the process. Storage and counting are the ``limits`` l
   begins (``SLACK - 1 >= LATE``), plus ``SLACK - 1 - LATE`` for the network's jitter.
 - Per chat: a moving window of one message per ``chat_interval`` (whole seconds) per chat id;
   each chat's key expires with its window.
+- A 429 (``retry_after``) to any replica pauses them all: a key that expires with the wait,
+  looked at every ``PAUSE_CHECK`` seconds.
 
 The keys carry the bot's id (from the token): bots sharing one Redis keep their own budgets.
 """
@@ -21,6 +23,7 @@ import asyncio
 import math
 import time
 
+import redis.asyncio as aioredis
 from limits import RateLimitItemPerSecond
 from limits.aio.storage import RedisStorage
 from limits.aio.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
@@ -33,6 +36,8 @@ SLACK = 1.03
 # A slot starting more than this long ago is not used (its send would come too close to the
 # send of the slot a second later).
 LATE = 0.01
+# How often a replica looks whether another one was told to wait (429).
+PAUSE_CHECK = 0.25
 # A slot key lives this long (the fixed window): long after its slot has gone.
 _SLOT_ITEM = RateLimitItemPerSecond(1, 2)
 
@@ -60,6 +65,11 @@ class SharedBudget:
         )
         self.per_second = per_second
         self.slot = SLACK / per_second
+        # The 429 pause is a plain key with an expiry, kept beside the `limits` windows.
+        self._client = aioredis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+        self._pause_key = f"reminderbot:{bot_id}:paused"
+        self._pause_checked = -math.inf  # monotonic time of the last look
+        self._paused_until = 0.0  # monotonic time the last look said the pause ends
         self._slots = FixedWindowRateLimiter(self.storage)
         self._chats = MovingWindowRateLimiter(self.storage)
         # Telegram's one message a second per chat; `limits` counts in whole seconds.
@@ -96,6 +106,26 @@ class SharedBudget:
             return 0.0
         stats = await self._chats.get_window_stats(self._chat_item, "chat", key)
         return max(0.01, stats.reset_time - time.time())
+
+    async def pause(self, seconds: float) -> None:
+        """Telegram told this replica to wait ``seconds`` (429): every replica waits."""
+        await self._client.set(self._pause_key, b"1", px=max(1, int(seconds * 1000)))
+        self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+
+    async def paused_for(self) -> float:
+        """Seconds every replica must still wait after a 429 (0: none), looked up in Redis at
+        most every ``PAUSE_CHECK`` seconds."""
+        now = time.monotonic()
+        if now - self._pause_checked >= PAUSE_CHECK:
+            self._pause_checked = now
+            left = int(await self._client.pttl(self._pause_key))
+            if left > 0:
+                self._paused_until = max(self._paused_until, now + left / 1000)
+        return max(0.0, self._paused_until - now)
+
+    async def close(self) -> None:
+        """Close the connections to Redis."""
+        await self._client.aclose()
 
     async def reachable(self) -> bool:
         """Whether Redis answers."""

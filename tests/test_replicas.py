@@ -230,6 +230,30 @@ async def test_replicas_sharing_redis_send_to_a_chat_once_a_second(
     assert all(b - a >= 0.95 for a, b in pairwise(times))
 
 
+async def test_a_429_to_one_replica_pauses_every_replica(
+    api: BotAPIStandIn, redis_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Telegram tells one replica to wait 2 s: the other's next send waits as long."""
+    caplog.set_level("INFO", logger="reminderbot.ratelimit")
+    first, second = (
+        ExtBot(api.token, base_url=api.base_url, rate_limiter=TelegramRateLimiter(
+            shared=SharedBudget(redis_url, bot_id="9003", per_second=LIMIT)))
+        for _ in range(2)
+    )
+    told, other = FakeUser(id=777020), FakeUser(id=777021)
+    api.fail_next("sendMessage", status=429, retry_after=2, chat_id=told.id)
+    async with first, second:
+        retried = asyncio.create_task(first.send_message(told.id, "hello"))
+        await wait_until(lambda: any("pausing sends" in r.getMessage() for r in caplog.records),
+                         10, "the 429")
+        await second.send_message(other.id, "hello")
+        await retried
+    [refused] = [c for c in api.calls if c.status == 429]
+    [sent] = [c for c in api.calls if c.method == "sendMessage" and c.status == 200
+              and int(c.params["chat_id"]) == other.id]
+    assert sent.at - refused.at >= 1.9
+
+
 async def test_a_replica_whose_redis_is_gone_still_sends(
     api: BotAPIStandIn, caplog: pytest.LogCaptureFixture
 ) -> None:
