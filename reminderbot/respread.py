@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 # How often the forecast and the plan are worked out again.
 INTERVAL = timedelta(minutes=15)
-# Rows are re-planned one transaction per this many.
+# Rows are read and re-planned this many at a time, one transaction each.
 _CHUNK = 1000
 
 
@@ -46,17 +46,37 @@ def next_occurrence(minute: int, now: datetime) -> datetime:
 async def replan_slots(runtime: Runtime, slots: set[int], now: datetime) -> int:
     """Re-plan the hydration rows due around the given slots (more than an hour away) with
     the runtime's plan; a row keeps its slot or is left alone. Return how many moved."""
-    planner = runtime.planner
     moved = 0
     for minute in sorted(slots):
         at = next_occurrence(minute, now)
-        if at - now <= SLOT_SPACING:
-            continue
+        if at - now > SLOT_SPACING:
+            moved += await _replan_around(runtime, at, now)
+    return moved
+
+
+async def _replan_around(runtime: Runtime, at: datetime, now: datetime) -> int:
+    """Re-plan the hydration rows due within an hour of ``at``, a page of rows at a time (so
+    that memory stays flat however many users a slot has)."""
+    planner = runtime.planner
+    table = cast(Table, Schedule.__table__)
+    statement = (
+        update(table)
+        .where(
+            table.c.id == bindparam("b_id"),
+            table.c.next_due_at == bindparam("b_old"),
+            # A row being sent is left to the dispatcher.
+            or_(table.c.claimed_until.is_(None), table.c.claimed_until < now),
+        )
+        .values(next_due_at=bindparam("b_new"))
+    )
+    moved, last_id = 0, 0
+    while True:
         async with runtime.sessions() as session:
             rows = (await session.execute(
                 select(Schedule, User)
                 .join(User, User.id == Schedule.user_id)
                 .where(
+                    Schedule.id > last_id,
                     Schedule.kind == ScheduleKind.HYDRATION,
                     Schedule.once.is_(False),
                     Schedule.state == ScheduleState.ON,
@@ -64,7 +84,12 @@ async def replan_slots(runtime: Runtime, slots: set[int], now: datetime) -> int:
                     Schedule.next_due_at >= at - SLOT_SPACING,
                     Schedule.next_due_at < at + SLOT_SPACING,
                 )
+                .order_by(Schedule.id)
+                .limit(_CHUNK)
             )).tuples().all()
+        if not rows:
+            return moved
+        last_id = rows[-1][0].id
         changes = []
         for row, user in rows:
             slot = planner.slot_of(row, user)
@@ -76,23 +101,11 @@ async def replan_slots(runtime: Runtime, slots: set[int], now: datetime) -> int:
             if planner.slot_of(probe, user) != slot:
                 continue  # it would move to another slot: it stays as it is
             changes.append({"b_id": row.id, "b_old": row.next_due_at, "b_new": due})
-        table = cast(Table, Schedule.__table__)
-        statement = (
-            update(table)
-            .where(
-                table.c.id == bindparam("b_id"),
-                table.c.next_due_at == bindparam("b_old"),
-                # A row being sent is left to the dispatcher.
-                or_(table.c.claimed_until.is_(None), table.c.claimed_until < now),
-            )
-            .values(next_due_at=bindparam("b_new"))
-        )
-        for start in range(0, len(changes), _CHUNK):
+        if changes:
             async with runtime.sessions.begin() as session:
                 connection = await session.connection()
-                await connection.execute(statement, changes[start : start + _CHUNK])
+                await connection.execute(statement, changes)
         moved += len(changes)
-    return moved
 
 
 async def refresh(runtime: Runtime, now: datetime) -> Forecast:

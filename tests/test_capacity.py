@@ -10,17 +10,26 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from reminderbot.app import RUNTIME_KEY
-from reminderbot.capacity import backlogs, headroom, limit_per_minute, minutes_over, peak_minutes
+from reminderbot.capacity import (
+    Group,
+    backlogs,
+    headroom,
+    limit_per_minute,
+    minutes_over,
+    peak_minutes,
+    per_minute,
+    project,
+)
 from reminderbot.clock import ManualClock
 from reminderbot.config import load_settings
 from reminderbot.db.migrate import upgrade
 from reminderbot.db.models import Schedule, ScheduleKind, ScheduleState, User
 from reminderbot.db.session import make_engine, make_sessionmaker
 from reminderbot.dispatch import Outcome
-from reminderbot.preferences import Planner
+from reminderbot.preferences import Change, Planner, change_preferences
 from reminderbot.respread import refresh
 from reminderbot.runtime import Runtime
 from reminderbot.schedule import Hydration, WakingWindow
@@ -99,6 +108,17 @@ def test_a_stretched_slot_is_sent_once_even_when_the_plan_changes(zone: str) -> 
             assert planner.slot_of(row, person) == sent
             following = planner.due_after(row, person, due - timedelta(microseconds=1), sent)
             assert following.astimezone(tz).hour == 12  # the next slot, never 09:00 again
+
+
+def test_the_forecast_projects_every_slot_of_a_rule_and_spreads_it() -> None:
+    water = Group(ScheduleKind.HYDRATION, 10, every_hours=3, zone="Asia/Kolkata")
+    checkin = Group(ScheduleKind.CHECKIN, 20, at_time=time(10), zone="Asia/Kolkata")
+    snoozed = Group(ScheduleKind.HYDRATION, 3, due_minute=NINE)
+    demand = project([water, checkin, snoozed], DAY, 10)
+    # Kolkata is UTC+05:30: 09:00, 12:00, ... 21:00 there; the check-in at 10:00 there.
+    assert demand.hydration == {DAY.replace(hour=h, minute=30): 10 for h in (3, 6, 9, 12, 15)}
+    assert demand.fixed == {NINE: 3, **{DAY.replace(hour=4, minute=30 + i): 2 for i in range(10)}}
+    assert per_minute(demand, SpreadPlan(10))[DAY.replace(hour=3, minute=30)] == 1
 
 
 def test_the_limit_is_telegrams_unless_set() -> None:
@@ -217,19 +237,18 @@ async def test_a_slot_over_capacity_is_spread_none_skipped_none_late(
     assert bot.application is not None
     runtime = bot.application.bot_data[RUNTIME_KEY]
     assert isinstance(runtime, Runtime)
-    # Two people's check-in at 09:00 too (as /settings would store it): the same minute.
-    checking = [person.id for person in PEOPLE[:2]]
+    first = await refresh(runtime, bot.clock.now())
+    assert first.plan.stretches[9 * 60] == Stretch(lead=3, shares=(1,) * 16)
+    # Two people move their check-in to 09:00 (as /settings does): check-ins keep their time.
     async with runtime.sessions.begin() as session:
-        await session.execute(
-            update(Schedule)
-            .where(Schedule.kind == ScheduleKind.CHECKIN,
-                   Schedule.user_id.in_(select(User.id).where(
-                       User.telegram_user_id.in_(checking))))
-            .values(at_time=time(9), next_due_at=NINE)
-        )
+        for person in PEOPLE[:2]:
+            user = await session.scalar(select(User).where(User.telegram_user_id == person.id))
+            assert user is not None
+            await change_preferences(session, user, Change(checkin_at=time(9)), runtime.planner,
+                                     bot.clock.now())
     forecast = await refresh(runtime, bot.clock.now())
-    # 16 water reminders at 09:00 (spread 0), 1 of the 2 a minute usable, 09:00 and 09:01
-    # taken by the check-ins: 09:02-09:12, then 08:55-08:59.
+    # Planned again: 16 water reminders at 09:00 (spread 0), 1 of the 2 a minute usable, 09:00
+    # and 09:01 taken by the check-ins: 09:02-09:12, then 08:55-08:59.
     assert forecast.plan.stretches[9 * 60] == Stretch(lead=5, shares=(*[1] * 5, 0, 0, *[1] * 11))
 
     # What each person got, by the tick that sent it (the stand-in dates messages in real time).
