@@ -119,7 +119,9 @@ def plan_day(counts: dict[str, int], plan: SpreadPlan | None) -> list[Reminder]:
     return reminders
 
 
-_ORDER = {ScheduleKind.CHECKIN: 0, ScheduleKind.TOLERANCE: 1, ScheduleKind.HYDRATION: 2}
+_ORDER: dict[str, int] = {
+    ScheduleKind.CHECKIN: 0, ScheduleKind.TOLERANCE: 1, ScheduleKind.HYDRATION: 2,
+}
 
 
 @dataclass
@@ -133,6 +135,8 @@ class Tally:
     worst_late: float = 0.0  # seconds after the slot, of a sent one
     worst_early: float = 0.0  # seconds before the slot
     checkin_worst_late: float = 0.0  # check-ins and the weekly question
+    water_late: int = 0  # hydration reminders sent more than 15 minutes after the slot
+    water_worst_late: float = 0.0
     busy_seconds: float = 0.0
 
 
@@ -159,6 +163,9 @@ def send_all(reminders: Iterable[Reminder]) -> Tally:
         tally.worst_late = max(tally.worst_late, after)
         if reminder.kind != ScheduleKind.HYDRATION:
             tally.checkin_worst_late = max(tally.checkin_worst_late, after)
+        else:
+            tally.water_worst_late = max(tally.water_worst_late, after)
+            tally.water_late += after > LATE_BOUND.total_seconds()
     return tally
 
 
@@ -185,6 +192,8 @@ def run(users: int) -> dict[str, object]:
             f"capacity_{name}_early": tally.early,
             f"capacity_{name}_worst_early_minutes": round(tally.worst_early / 60, 1),
             f"capacity_{name}_checkin_worst_late_minutes": round(tally.checkin_worst_late / 60, 1),
+            f"capacity_{name}_water_late_over_15_min": tally.water_late,
+            f"capacity_{name}_water_worst_late_minutes": round(tally.water_worst_late / 60, 1),
             f"capacity_{name}_simulation_seconds": round(clock.perf_counter() - started, 1),
         })
     figures["capacity_stretched_slots"] = len(plan.stretches)
@@ -201,7 +210,9 @@ def table(figures: dict[str, object]) -> str:
     rows = [("reminders due", "reminders"), ("sent", "sent"),
             ("late (> 15 min after the slot)", "late_over_15_min"), ("skipped", "skipped"),
             ("worst lateness, minutes", "worst_late_minutes"),
-            ("check-ins' worst lateness, minutes", "checkin_worst_late_minutes"),
+            ("  water reminders late", "water_late_over_15_min"),
+            ("  water reminders' worst, minutes", "water_worst_late_minutes"),
+            ("  check-ins' worst, minutes", "checkin_worst_late_minutes"),
             ("sent before the slot", "early"), ("earliest, minutes before", "worst_early_minutes")]
     busiest = figures["capacity_busiest_slot_utc"], figures["capacity_busiest_slot_users"]
     lines = [f"{figures['capacity_users']:,} users in {figures['capacity_zones']} zones, "
