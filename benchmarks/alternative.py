@@ -34,7 +34,7 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from telegram import Bot
 
-from benchmarks.botrun import peak_rss_kib
+from benchmarks.botrun import STEP_TIMEOUT, peak_rss_kib
 from benchmarks.seeding import FIRST_USER_ID
 from benchmarks.standin import TOKEN
 from reminderbot.telegramhttp import TelegramRequest
@@ -140,7 +140,12 @@ async def run_alternative(config: dict[str, Any]) -> dict[str, Any]:
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "benchmarks.alternative", json.dumps(config),
         stdout=asyncio.subprocess.PIPE)
-    out, _ = await process.communicate()
+    try:
+        out, _ = await asyncio.wait_for(process.communicate(), STEP_TIMEOUT)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise
     for line in out.decode().splitlines():
         if line.startswith("RESULT "):
             figures: dict[str, Any] = json.loads(line.removeprefix("RESULT "))

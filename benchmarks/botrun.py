@@ -43,6 +43,8 @@ CLAIMS = 5
 # The dispatcher's sends in flight at most (slices in the limiter at once): the ceiling's too.
 IN_FLIGHT = SLICE_SIZE * SLICES_AHEAD
 LIFTED_PER_SECOND = 1_000_000.0
+# A step that takes longer than this is stopped (and shows "-" in the table).
+STEP_TIMEOUT = 900.0
 
 
 def rss_kib() -> int:
@@ -201,7 +203,12 @@ async def run_bot(config: dict[str, Any]) -> dict[str, Any]:
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "benchmarks.botrun", json.dumps(config),
         stdout=asyncio.subprocess.PIPE)
-    out, _ = await process.communicate()
+    try:
+        out, _ = await asyncio.wait_for(process.communicate(), STEP_TIMEOUT)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise
     for line in out.decode().splitlines():
         if line.startswith("RESULT "):
             figures: dict[str, Any] = json.loads(line.removeprefix("RESULT "))

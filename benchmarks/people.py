@@ -18,7 +18,7 @@ The stand-in runs in the same process and event loop as the bot (it shares the C
 figures are conservative). Figures go to ``results.json`` (one key per figure; ratios under keys
 containing ``ratio``) and ``RESULTS.md`` in ``--out``. Nothing is asserted.
 
-    python -m benchmarks [--quick] [--db sqlite|postgresql] [--out DIR] [--before FILE]
+    python -m benchmarks.people [--quick] [--db sqlite|postgresql] [--out DIR] [--before FILE]
 """
 
 from __future__ import annotations
@@ -350,7 +350,7 @@ def markdown(after: dict[str, Any], before: dict[str, Any] | None) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m benchmarks", description=__doc__,
+        prog="python -m benchmarks.people", description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--quick", action="store_true",
@@ -372,7 +372,7 @@ def main(argv: list[str] | None = None) -> None:
     result: dict[str, Any] = {
         **figures,
         "meta": {
-            "command": "python -m benchmarks" + (" --quick" if args.quick else "")
+            "command": "python -m benchmarks.people" + (" --quick" if args.quick else "")
             + (f" --db {args.db}" if args.db != "sqlite" else ""),
             "mode": "quick" if args.quick else "full",
             "reminders": sizes["reminders"],

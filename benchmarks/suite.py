@@ -35,7 +35,7 @@ from benchmarks.standin import StandInProcess
 FULL: dict[str, int] = {
     "ceiling": 1000, "engine": 3000, "limit": 1800, "people": 3000, "lateness": 60,
     "longburst": 20_000, "scale": 1_000_000, "alt_memory": 100_000, "alt_sql": 5000,
-    "alt_fire": 3000, "alt_fire_sql": 500,
+    "alt_fire": 1000, "alt_fire_sql": 300,
 }
 QUICK: dict[str, int] = {
     "ceiling": 1000, "engine": 3000, "limit": 600, "people": 600, "lateness": 20,
@@ -145,16 +145,23 @@ async def alternative(sizes: dict[str, int], figures: dict[str, Any]) -> dict[st
     return out
 
 
-async def run(steps: list[str], sizes: dict[str, int], log: Callable[[str], None]
-              ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The figures of ``steps``, and the claim's query plans by database."""
+async def run(steps: list[str], sizes: dict[str, int], log: Callable[[str], None],
+              save: Callable[[dict[str, Any], dict[str, Any]], None],
+              earlier: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The figures of ``steps``, and the claim's query plans by database; ``save`` gets them
+    after every step (a step that fails loses only its own figures)."""
     figures: dict[str, Any] = {}
     plans: dict[str, Any] = {}
 
     async def step(name: str, work: Callable[[], Awaitable[dict[str, Any]]]) -> None:
         started = time.perf_counter()
-        figures.update(await work())
+        try:
+            figures.update(await work())
+        except Exception as exc:  # the other steps still run; the table shows "-"
+            log(f"{name}: failed ({type(exc).__name__}: {exc})")
+            return
         log(f"{name}: {time.perf_counter() - started:.0f} s")
+        save(figures, plans)
 
     if "ceiling" in steps:
         async def ceiling() -> dict[str, Any]:
@@ -181,7 +188,7 @@ async def run(steps: list[str], sizes: dict[str, int], log: Callable[[str], None
                 return found
             await step(f"scale {db}", one)
     if "alternative" in steps:
-        await step("APScheduler", lambda: alternative(sizes, figures))
+        await step("APScheduler", lambda: alternative(sizes, {**earlier, **figures}))
     return figures, plans
 
 
@@ -207,7 +214,7 @@ def table(figures: dict[str, Any]) -> list[tuple[str, str, str]]:
     return [(label, value(figures, key), goal) for key, label, goal in ROWS if key in figures]
 
 
-def markdown(result: dict[str, Any], plans: dict[str, Any]) -> str:
+def markdown(result: dict[str, Any]) -> str:
     """RESULTS.md: the table, the machine and command, notes, the query plans."""
     meta = result["meta"]
     lines = [
@@ -226,11 +233,11 @@ def markdown(result: dict[str, Any], plans: dict[str, Any]) -> str:
     ]
     lines += [f"| {label} | {found} | {goal} |" for label, found, goal in table(result)]
     others = sorted(k for k in result if k not in {key for key, _, _ in ROWS}
-                    and k not in ("meta", "before") and not isinstance(result[k], dict))
+                    and k not in ("meta", "before", "plans") and not isinstance(result[k], dict))
     if others:
         lines += ["", "Other figures in `results.json` (this run and other benchmarks):", ""]
         lines += [f"- `{k}`: {result[k]}" for k in others]
-    for db, found in plans.items():
+    for db, found in result.get("plans", {}).items():
         lines += ["", f"## The claim's query plans, {db} ({result.get(f'scale_{db}_users')} "
                   "users)", ""]
         for statement in found:
@@ -255,24 +262,32 @@ def main(argv: list[str] | None = None) -> None:
     sizes = QUICK if args.quick else FULL
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
     started = time.perf_counter()
-    figures, plans = asyncio.run(run(steps, sizes, lambda line: print(line, file=sys.stderr)))
     path = args.out / "results.json"
-    # Read, modify, write: other benchmarks' keys (capacity_*, replicas_*) stay.
-    result: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
-    result.update(figures)
     command = "python -m benchmarks" + (" --quick" if args.quick else "") + (
         f" --only {args.only}" if args.only != ",".join(STEPS) else "")
-    result["meta"] = {
-        "command": command, "mode": "quick" if args.quick else "full", "sizes": sizes,
-        "machine": machine(), "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "run_seconds": round(time.perf_counter() - started, 1),
-    }
-    args.out.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result, indent=2) + "\n")
-    (args.out / "RESULTS.md").write_text(markdown(result, plans))
+    earlier: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+
+    def save(figures: dict[str, Any], plans: dict[str, Any]) -> None:
+        # Read, modify, write: other benchmarks' keys (capacity_*, replicas_*) stay.
+        result: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+        result.update(figures)
+        if plans:
+            result["plans"] = {**result.get("plans", {}), **plans}
+        result["meta"] = {
+            "command": command, "mode": "quick" if args.quick else "full", "sizes": sizes,
+            "machine": machine(), "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "run_seconds": round(time.perf_counter() - started, 1),
+        }
+        args.out.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(result, indent=2) + "\n")
+        (args.out / "RESULTS.md").write_text(markdown(result))
+
+    figures, _ = asyncio.run(run(steps, sizes, lambda line: print(line, file=sys.stderr),
+                                 save, earlier))
+    save(figures, {})
     rows = table(figures)
     width = max((len(label) for label, _, _ in rows), default=0)
     for label, found, goal in rows:
         print(f"{label.ljust(width)}  {found:>10}  {goal}")
-    print(f"({result['meta']['run_seconds']} s; written to {path} and RESULTS.md)",
+    print(f"({time.perf_counter() - started:.0f} s; written to {path} and RESULTS.md)",
           file=sys.stderr)
