@@ -85,10 +85,10 @@ async def test_sideeffects_says_what_helps_and_when_to_call_for_help(bot: BotUnd
 async def test_help_lists_every_command_and_the_menu_is_registered(bot: BotUnderTest) -> None:
     [reply] = await bot.send("/help")
     listed = [line.split(":")[0] for line in reply.plain_text.splitlines() if line.startswith("/")]
-    assert listed == ["/start", "/settings", "/timezone", "/checkin", "/history",
+    assert listed == ["/start", "/settings", "/timezone", "/checkin", "/took", "/history",
                       "/pause and /resume", "/stop", "/info", "/sideeffects", "/provider",
                       "/mydata", "/delete", "/help"]
-    menu = ["start", "settings", "checkin", "history", "pause", "resume", "stop", "info",
+    menu = ["start", "settings", "checkin", "took", "history", "pause", "resume", "stop", "info",
             "sideeffects", "provider", "timezone", "mydata", "delete", "help"]
     assert bot.application is not None
     english = await bot.application.bot.get_my_commands()

@@ -101,7 +101,7 @@ async def test_language_changes_the_menu_and_what_comes_next(bot: BotUnderTest) 
     assert lines(menu)[0] == "Tus ajustes"
     assert value(menu, "Idioma") == "Español"
     _, [reminder] = await bot.at(NINE)
-    assert reminder.button_texts() == ["Hecho 💧", "Posponer 30 min"]
+    assert reminder.button_texts() == ["Hecho 💧", "Posponer 30 min", "Acabo de tomar"]
     [help_reply] = await bot.send("/help")  # a Telegram "en" user who chose Spanish
     assert lines(help_reply)[0] == "Comandos"
 

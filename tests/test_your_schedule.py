@@ -307,7 +307,7 @@ async def test_a_spanish_speaker_gets_everything_in_spanish(bot: BotUnderTest) -
     assert question.reply_markup is not None
     assert offer.button_texts() == ["🔒 Activarlo", "Dejarlo desactivado"]
     _, [reminder] = await bot.at(NINE, ana)
-    assert reminder.button_texts() == ["Hecho 💧", "Posponer 30 min"]
+    assert reminder.button_texts() == ["Hecho 💧", "Posponer 30 min", "Acabo de tomar"]
     [thanks], _ = await bot.press(reminder, "Hecho 💧", ana)
     assert thanks.plain_text == "Gracias. Vasos anotados hoy: 1"
     [stopped] = await bot.send("parar", ana)
