@@ -410,8 +410,9 @@ class Dispatcher:
         claimable = (
             Schedule.next_due_at <= now,
             Schedule.state == ScheduleState.ON,
-            # Not a join: SQLite would then read every user rather than the due rows.
-            exists().where(User.id == Schedule.user_id, User.status == UserStatus.ACTIVE),
+            # Not a join: the databases would read every user rather than look up the due rows'.
+            select(User.status).where(User.id == Schedule.user_id).scalar_subquery()
+            == UserStatus.ACTIVE,
             or_(Schedule.claimed_until.is_(None), Schedule.claimed_until < now),
             *([Schedule.kind.in_(self.kinds)] if self.kinds is not None else []),
         )
