@@ -38,9 +38,9 @@ FULL: dict[str, int] = {
     "alt_fire": 1000, "alt_fire_sql": 300,
 }
 QUICK: dict[str, int] = {
-    "ceiling": 1000, "engine": 3000, "limit": 600, "people": 600, "lateness": 20,
-    "longburst": 5000, "scale": 100_000, "alt_memory": 20_000, "alt_sql": 1000,
-    "alt_fire": 1000, "alt_fire_sql": 200,
+    "ceiling": 500, "engine": 1000, "limit": 300, "people": 300, "lateness": 15,
+    "longburst": 2000, "scale": 100_000, "alt_memory": 10_000, "alt_sql": 500,
+    "alt_fire": 300, "alt_fire_sql": 100,
 }
 STEPS = ("ceiling", "engine", "limit", "people", "lateness", "longburst", "scale", "alternative")
 ENGINE_GOAL = 0.8
@@ -249,7 +249,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true",
-                        help="smaller sizes (100,000 users, 600-reminder bursts): under 5 minutes")
+                        help="smaller sizes (100,000 users, 1,000-reminder engine tick)")
     parser.add_argument("--only", default=",".join(STEPS),
                         help=f"comma-separated steps out of {','.join(STEPS)}")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent,
