@@ -45,11 +45,11 @@ DISPATCH_INTERVAL_SECONDS = 5.0
 # The daily maintenance job first runs this long after the start, then once a day.
 MAINTENANCE_FIRST_SECONDS = 60.0
 DISPATCHER_KEY = "reminderbot.dispatcher"
-# This replica's part in the leader election (None: it leads alone), in ``bot_data``.
-LEADER_KEY = "reminderbot.leadership"
 # The regular ticks' interval, and the lock that keeps a wake-up tick from overlapping one.
 _INTERVAL_KEY = "reminderbot.dispatch_interval"
 _TICKING_KEY = "reminderbot.ticking"
+# This replica's part in the leader election (None: it leads alone), in ``bot_data``.
+LEADER_KEY = "reminderbot.leadership"
 
 BotApplication = Application[Any, Any, Any, Any, Any, Any]
 

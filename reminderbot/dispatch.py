@@ -148,7 +148,6 @@ _MOVE = (
 )
 
 
-
 class Outcome(StrEnum):
     """What happened to one claimed reminder."""
 
