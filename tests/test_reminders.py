@@ -229,11 +229,12 @@ async def test_two_dispatchers_never_send_the_same_reminder_twice(bot: BotUnderT
     users = [FakeUser(id=5000 + n, language_code="en") for n in range(40)]
     for user in users:
         await bot.api.send_message(user, "/start")
-    await bot.api.wait_until_idle()
+    # Every update handled, not only a quiet moment (40 first connections can be slow).
+    await bot.settle()
     for user in users:
         welcome = bot.api.messages_to(user.id)[-1]
         await bot.api.press_button(user, welcome, "Yes, remind me")
-    await bot.api.wait_until_idle()
+    await bot.settle()
     assert bot.application is not None
     other = Dispatcher(bot.dispatcher.runtime, batch_size=7)
     mine: Dispatcher = bot.application.bot_data[DISPATCHER_KEY]
