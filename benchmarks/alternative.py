@@ -34,7 +34,7 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from telegram import Bot
 
-from benchmarks.botrun import STEP_TIMEOUT, peak_rss_kib
+from benchmarks.botrun import peak_rss_kib, run_child
 from benchmarks.seeding import FIRST_USER_ID
 from benchmarks.standin import TOKEN
 from reminderbot.telegramhttp import TelegramRequest
@@ -137,20 +137,7 @@ async def fire(config: dict[str, Any]) -> dict[str, Any]:
 
 async def run_alternative(config: dict[str, Any]) -> dict[str, Any]:
     """One step in a child process; its figures (``peak_rss_kib`` among them)."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "benchmarks.alternative", json.dumps(config),
-        stdout=asyncio.subprocess.PIPE)
-    try:
-        out, _ = await asyncio.wait_for(process.communicate(), STEP_TIMEOUT)
-    except TimeoutError:
-        process.kill()
-        await process.wait()
-        raise
-    for line in out.decode().splitlines():
-        if line.startswith("RESULT "):
-            figures: dict[str, Any] = json.loads(line.removeprefix("RESULT "))
-            return figures
-    raise RuntimeError(f"APScheduler step failed (exit {process.returncode})")
+    return await run_child("benchmarks.alternative", config, "APScheduler step")
 
 
 def main() -> None:

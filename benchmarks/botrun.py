@@ -200,9 +200,13 @@ MODES = {"ceiling": ceiling, "tick": tick, "scale": scale, "steady": steady}
 
 async def run_bot(config: dict[str, Any]) -> dict[str, Any]:
     """Run one step in a child process; its figures (``peak_rss_kib`` among them)."""
+    return await run_child("benchmarks.botrun", config, f"benchmark step {config['mode']}")
+
+
+async def run_child(module: str, config: dict[str, Any], what: str) -> dict[str, Any]:
+    """``python -m module CONFIG`` in a child process; the figures of its ``RESULT`` line."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "benchmarks.botrun", json.dumps(config),
-        stdout=asyncio.subprocess.PIPE)
+        sys.executable, "-m", module, json.dumps(config), stdout=asyncio.subprocess.PIPE)
     try:
         out, _ = await asyncio.wait_for(process.communicate(), STEP_TIMEOUT)
     except TimeoutError:
@@ -213,7 +217,7 @@ async def run_bot(config: dict[str, Any]) -> dict[str, Any]:
         if line.startswith("RESULT "):
             figures: dict[str, Any] = json.loads(line.removeprefix("RESULT "))
             return figures
-    raise RuntimeError(f"benchmark step {config['mode']} failed (exit {process.returncode})")
+    raise RuntimeError(f"{what} failed (exit {process.returncode})")
 
 
 def main() -> None:

@@ -53,6 +53,10 @@ LEADER_KEY = "reminderbot.leadership"
 
 BotApplication = Application[Any, Any, Any, Any, Any, Any]
 
+# Every repeating job: a late run still runs (no grace limit); missed runs collapse; never two
+# at once.
+_ONE_AT_A_TIME = {"misfire_grace_time": None, "coalesce": True, "max_instances": 1}
+
 
 def build_runtime(
     settings: Settings, *, catalog: Catalog | None = None, clock: Clock | None = None
@@ -135,15 +139,14 @@ def build_application(
         interval=dispatch_interval,
         first=0,
         name="dispatch",
-        # A late tick still runs (no grace limit); missed ticks collapse; never two at once.
-        job_kwargs={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
+        job_kwargs=dict(_ONE_AT_A_TIME),
     )
     application.job_queue.run_repeating(
         _maintenance,
         interval=MAINTENANCE_INTERVAL,
         first=MAINTENANCE_FIRST_SECONDS,
         name="maintenance",
-        job_kwargs={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
+        job_kwargs=dict(_ONE_AT_A_TIME),
     )
     # The load forecast and the adaptive spread: at start-up, then every 15 minutes.
     application.job_queue.run_repeating(
@@ -151,7 +154,7 @@ def build_application(
         interval=CAPACITY_INTERVAL,
         first=0,
         name="capacity",
-        job_kwargs={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
+        job_kwargs=dict(_ONE_AT_A_TIME),
     )
     return application
 
