@@ -134,10 +134,12 @@ def build_application(
     application.add_error_handler(errors.on_error)
     handlers.register(application)
     assert application.job_queue is not None
+    # A repeating job's first run is one interval after the job queue starts (APScheduler
+    # counts from when the job was added, before that, and skips to the next interval).
     application.job_queue.run_repeating(
         _dispatch_tick,
         interval=dispatch_interval,
-        first=0,
+        first=dispatch_interval,
         name="dispatch",
         job_kwargs=dict(_ONE_AT_A_TIME),
     )
@@ -148,11 +150,14 @@ def build_application(
         name="maintenance",
         job_kwargs=dict(_ONE_AT_A_TIME),
     )
-    # The load forecast and the adaptive spread: at start-up, then every 15 minutes.
+    # The load forecast and the adaptive spread: at start-up (a one-off job: a date in the
+    # past still runs), then every 15 minutes.
+    application.job_queue.run_once(_capacity, when=0, name="capacity-start",
+                                   job_kwargs={"misfire_grace_time": None})
     application.job_queue.run_repeating(
         _capacity,
         interval=CAPACITY_INTERVAL,
-        first=0,
+        first=CAPACITY_INTERVAL,
         name="capacity",
         job_kwargs=dict(_ONE_AT_A_TIME),
     )
@@ -236,28 +241,33 @@ async def _dispatch_tick(context: BotContext) -> None:
     ticking = context.bot_data[_TICKING_KEY]
     if ticking.locked():
         return  # the tick under way plans the next wake-up when it ends
+    clock = context.runtime.clock
     async with ticking:
-        started = context.runtime.clock.now()
-        await dispatcher.tick(context.bot)
-    await _wake_at_next_due(context, dispatcher, started)
+        # Rows that fell due while a tick ran get the next tick at once, here: a wake-up job
+        # scheduled from inside this one could find it still running and be dropped.
+        while True:
+            started = clock.now()
+            await dispatcher.tick(context.bot)
+            due = await dispatcher.next_wake(started)
+            if dispatcher.stopping or due is None or due > clock.now():
+                break
+    if not dispatcher.stopping:
+        _wake_at(context, due)
 
 
-async def _wake_at_next_due(context: BotContext, dispatcher: Dispatcher,
-                            started: datetime) -> None:
-    """Tick again at the next due time when it comes before the next regular tick: a
-    reminder then goes out when due, not up to an interval late. A row that fell due while
-    the tick ran (after ``started``) gets a tick at once."""
-    application: BotApplication = context.application
-    jobs = application.job_queue
+def _wake_at(context: BotContext, due: datetime | None) -> None:
+    """Tick again at ``due`` when it comes before the next regular tick: a reminder then goes
+    out when due, not up to an interval late."""
+    jobs = context.application.job_queue
     assert jobs is not None
-    now = context.runtime.clock.now()
-    due = await dispatcher.next_wake(started)
-    wait = max(0.0, (due - now).total_seconds()) if due is not None else math.inf
+    wait = (due - context.runtime.clock.now()).total_seconds() if due is not None else math.inf
     if wait < context.bot_data[_INTERVAL_KEY]:
         jobs.run_once(
-            _dispatch_tick, when=wait, name="dispatch-wake",
+            _dispatch_tick, when=max(0.0, wait), name="dispatch-wake",
+            # A wake-up may fire while the one that planned it is still returning: it must
+            # not be dropped as a second instance (the lock above keeps ticks apart).
             job_kwargs={"id": "dispatch-wake", "replace_existing": True,
-                        "misfire_grace_time": None},
+                        "misfire_grace_time": None, "max_instances": 3},
         )
 
 

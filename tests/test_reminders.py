@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 
-from reminderbot.app import DISPATCHER_KEY
+from reminderbot.app import DISPATCHER_KEY, build_application, running
 from reminderbot.clock import ManualClock
-from reminderbot.db.models import CheckinAnswer, HydrationDay, User
+from reminderbot.db.models import CheckinAnswer, HydrationDay, Schedule, ScheduleKind, User
 from reminderbot.dispatch import RETRY_BACKOFF, RETRY_JITTER, Dispatcher, Outcome
 from reminderbot.telegramhttp import ATTEMPTS
 from reminderbot.testing.botapi import BotAPIStandIn, FakeUser
@@ -201,6 +201,42 @@ async def test_the_dispatch_job_sends_on_its_own(api: BotAPIStandIn, database_ur
         assert len(api.messages_to(harness.user.id)) == 5
     finally:
         await harness.stop()
+
+
+async def test_a_reminder_due_while_a_tick_runs_is_sent_without_waiting_for_the_next_one(
+    api: BotAPIStandIn, database_url: str
+) -> None:
+    # The bot on the real clock, its regular tick an hour apart: only the wake-up at the next
+    # due time can send these. The water reminder's answer comes 1 s late, so the check-in
+    # falls due while that tick is still running (it claims again before it ends).
+    settings = bot_settings(api, database_url)
+    harness = BotUnderTest(api, settings, ManualClock(START), dispatch_interval=3600)
+    await harness.start()
+    await harness.opt_in()
+    await harness.stop()
+    before = len(api.messages_to(harness.user.id))
+    soon = datetime.now(UTC) + timedelta(seconds=3)
+    due = {ScheduleKind.HYDRATION: soon, ScheduleKind.CHECKIN: soon + timedelta(seconds=0.5)}
+    runtime = harness.dispatcher.runtime
+    async with runtime.sessions.begin() as session:
+        for row in await session.scalars(select(Schedule)):
+            row.next_due_at = due.get(ScheduleKind(row.kind), soon + timedelta(days=1))
+    api.answer_late("sendMessage", delay=1.0, chat_id=harness.user.id)
+    application = build_application(settings, dispatch_interval=3600)
+    async with running(application, poll_timeout=1):
+        assert application.job_queue is not None
+        [regular] = application.job_queue.get_jobs_by_name("dispatch")
+        await regular.run(application)  # what the first regular tick does: plans a wake-up
+        # A wake-up planned at once by a tick that is itself a wake-up still runs: APScheduler
+        # drops a job that fires while an instance of it is running (under load, a stall of
+        # up to the regular interval).
+        [wake] = application.job_queue.get_jobs_by_name("dispatch-wake")
+        assert wake.job.max_instances > 1
+        sent = await api.wait_for_messages(harness.user.id, before + 2, timeout=8)
+    water, checkin = sent[before:]
+    assert water.button_texts() == HYDRATION_BUTTONS
+    assert checkin.button_texts() == ["Fine", "Headache", "Nausea", "Sweating", "Anxiety",
+                                      "Something else", "Snooze 30 min"]
 
 
 async def test_users_get_reminders_in_their_time_zone_with_spread(
