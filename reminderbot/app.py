@@ -258,7 +258,8 @@ async def _dispatch_tick(context: BotContext) -> None:
 def _wake_at(context: BotContext, due: datetime | None) -> None:
     """Tick again at ``due`` when it comes before the next regular tick: a reminder then goes
     out when due, not up to an interval late."""
-    jobs = context.application.job_queue
+    application: BotApplication = context.application
+    jobs = application.job_queue
     assert jobs is not None
     wait = (due - context.runtime.clock.now()).total_seconds() if due is not None else math.inf
     if wait < context.bot_data[_INTERVAL_KEY]:
