@@ -46,11 +46,15 @@ MAX_RETRIES = 2
 # Turns come 1 % slower than the limit, so that any second, as Telegram sees it (a first
 # answer a few milliseconds slower than the rest), still carries at most the limit.
 _SLACK = 1.01
-# A second's worth of turns spans at least this much more than a second: a send may reach
-# Telegram up to 50 ms later than the one a second before it (seen: 18-53 ms on a busy event
-# loop) and no second, as Telegram counts it, carries more than the limit. Costs 5 % of 30/s;
-# one 429 costs every sender its retry_after.
-_WINDOW_MARGIN = 0.05
+# A second's worth of sends spans at least this much more than a second, counted from when
+# each sender went on after its turn (a busy event loop delays that by up to 50 ms, which the
+# window then absorbs): what is left, PTB and the network, differs by less between two sends.
+# Costs 1.5 % of 30/s; one 429 costs every sender its retry_after.
+_WINDOW_MARGIN = 0.015
+# After a 429 (a machine so busy that sends bunch up more than that), the margin is this for
+# a while: 5 % of 30/s, which held with no 429 on a machine with twice its cores' work.
+_WIDE_WINDOW_MARGIN = 0.05
+WIDE_MARGIN_SECONDS = 600.0
 # After Redis failed (REDIS_URL), turns are this process's own for this long before it is
 # asked again: a Redis that does not answer must not hold every send up.
 SHARED_RETRY_SECONDS = 10.0
@@ -117,11 +121,14 @@ class _Turns:
         self._shared_retry_at = 0.0  # loop time: Redis failed, asked again from then
         self._next = 0.0  # loop time from which the next turn may be given
         self._paused_until = 0.0  # after a 429, nobody sends before this
+        self._wide_until = 0.0  # after a 429, the wide window margin holds until this
         self._chat_next: dict[int, float] = {}  # chat -> loop time of its next turn
         self._lanes: dict[Lane, deque[_Waiter]] = {Lane.REPLY: deque(), Lane.BULK: deque()}
         self._timer: asyncio.TimerHandle | None = None
-        # The last second's worth of turns: a late timer catching up never puts more in 1 s.
+        # The last second's worth of turns as given, and as their senders went on: a late
+        # timer catching up, or a sender resuming late, never puts more in 1 s.
         self._recent: deque[float] = deque(maxlen=max(1, int(per_second)))
+        self._resumed: deque[float] = deque(maxlen=max(1, int(per_second)))
 
     @property
     def interval(self) -> float:
@@ -140,6 +147,7 @@ class _Turns:
         self._serve()
         try:
             await waiter.future
+            self._resumed.append(loop.time())
         except asyncio.CancelledError:
             if waiter.future.done() and not waiter.future.cancelled():
                 self.release(stop_check)  # a turn given just as the caller gave up
@@ -147,9 +155,17 @@ class _Turns:
             raise
 
     def pause(self, seconds: float) -> None:
-        """Telegram asked to wait (429): nobody sends for ``seconds``."""
-        until = asyncio.get_running_loop().time() + seconds
-        self._paused_until = max(self._paused_until, until)
+        """Telegram asked to wait (429): nobody sends for ``seconds``, and a second's worth of
+        sends keeps the wide margin for ``WIDE_MARGIN_SECONDS``."""
+        now = asyncio.get_running_loop().time()
+        self._paused_until = max(self._paused_until, now + seconds)
+        self._wide_until = now + WIDE_MARGIN_SECONDS
+
+    @property
+    def margin(self) -> float:
+        """How much more than a second a second's worth of sends spans now."""
+        wide = asyncio.get_running_loop().time() < self._wide_until
+        return _WIDE_WINDOW_MARGIN if wide else _WINDOW_MARGIN
 
     def _ready(self, waiter: _Waiter, now: float) -> bool:
         return waiter.chat_id is None or self._chat_next.get(waiter.chat_id, 0.0) <= now
@@ -187,8 +203,9 @@ class _Turns:
         while True:
             now = loop.time()
             start = max(self._next, self._paused_until)
-            if len(self._recent) == self._recent.maxlen:
-                start = max(start, self._recent[0] + 1.0 + _WINDOW_MARGIN)
+            for window in (self._recent, self._resumed):
+                if len(window) == window.maxlen:
+                    start = max(start, window[0] + 1.0 + self.margin)
             if now < start:
                 if self.waiting(Lane.REPLY) or self.waiting(Lane.BULK):
                     self._timer = loop.call_at(start, self._serve)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import time, timedelta
@@ -9,10 +10,12 @@ from itertools import pairwise
 
 import pytest
 from sqlalchemy import update
+from telegram.error import RetryAfter
 
 from reminderbot.clock import ManualClock
 from reminderbot.db.models import Schedule, ScheduleKind
 from reminderbot.dispatch import Outcome
+from reminderbot.ratelimit import Lane, TelegramRateLimiter
 from reminderbot.testing.botapi import BotAPIStandIn, FakeUser
 from tests.conftest import START, BotUnderTest, bot_settings
 
@@ -73,3 +76,36 @@ async def test_no_second_carries_more_than_thirty_messages(limited: BotUnderTest
     assert max(Counter(c.params.get("chat_id") for c in limited.api.calls
                        if c.method == "sendMessage").values()) == 1
     assert times[-1] - times[0] >= timedelta(seconds=1).total_seconds()
+
+
+async def sends_through(limiter: TelegramRateLimiter, count: int, first_chat: int,
+                        refuse_first: bool = False) -> list[float]:
+    """``count`` sends to as many chats through ``limiter``; when each went out (loop time).
+    With ``refuse_first`` Telegram answers the first one 429 (retry after 0 s) once."""
+    loop = asyncio.get_running_loop()
+    times: list[float] = []
+    refusals = [refuse_first]
+
+    async def send() -> bool:
+        if refusals[0]:
+            refusals[0] = False
+            raise RetryAfter(0)
+        times.append(loop.time())
+        return True
+
+    await asyncio.gather(*(
+        limiter.process_request(send, (), {}, "sendMessage", {"chat_id": first_chat + n},
+                                Lane.BULK)
+        for n in range(count)
+    ))
+    return sorted(times)
+
+
+async def test_after_a_429_a_seconds_worth_of_sends_spans_a_wider_margin() -> None:
+    limiter = TelegramRateLimiter(chat_interval=1.0)
+    # As many sends a second as Telegram allows, and a little more than a second for 30.
+    before = await sends_through(limiter, 31, first_chat=100)
+    assert before[30] - before[0] >= 1.015
+    # Once refused, sends keep 50 ms more for 10 minutes: this machine bunches them up.
+    after = await sends_through(limiter, 32, first_chat=200, refuse_first=True)
+    assert len(after) == 32 and after[30] - after[0] >= 1.05
