@@ -69,12 +69,13 @@ async def one_tick(db: str, users: int, limiter: str, *, limits: bool = False
     return figures, seen
 
 
-async def engine(db: str, users: int, ceiling_count: int) -> dict[str, Any]:
+async def engine(db: str, users: int) -> dict[str, Any]:
     """One tick of ``users`` reminders, limit lifted: messages a second, and the ratio to the
-    ceiling measured just before and just after (the machine's load changes meanwhile)."""
-    before = await ceiling(ceiling_count, rounds=1)
+    ceiling measured with as many sends just before and just after (the machine's load
+    changes meanwhile, and the stand-in answers more slowly as its record grows)."""
+    before = await ceiling(users, rounds=1)
     figures, seen = await one_tick(db, users, "none")
-    after = await ceiling(ceiling_count, rounds=1)
+    after = await ceiling(users, rounds=1)
     ceiling_rate = (before + after) / 2
     rate = seen["sent"] / figures["seconds"]
     return {

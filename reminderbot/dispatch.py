@@ -270,6 +270,7 @@ class Dispatcher:
         # Set on shutdown: no more claims; rows claimed but not yet sending are given back.
         self.stopping = False
         self._moves: list[_Move] = []  # outcomes waiting for the next write
+        self._unlanded: list[_Move] = []  # outcomes the tick has not yet seen written
         self._writer: asyncio.Task[None] | None = None
 
     def stop(self) -> None:
@@ -288,9 +289,26 @@ class Dispatcher:
         """
         report = TickReport()
         by_kind: Counter[tuple[str, str]] = Counter()  # for the statistics
-        skipped = 0
         with bulk_sends():
-            while not self.stopping:
+            skipped = await self._send_batches(bot, report, by_kind)
+        await record_tick(self.runtime.sessions, self.runtime.clock.now(), by_kind)
+        if report.claimed or skipped:
+            counts = {k.value: v for k, v in report.counts.items() if v}
+            log.info("dispatch tick: %s; %d skipped (stopped or paused meanwhile)", counts, skipped)
+        return report
+
+    async def _send_batches(
+        self, bot: Bot, report: TickReport, by_kind: Counter[tuple[str, str]]
+    ) -> int:
+        """Claim, send and record batch after batch until nothing is due; how many claimed
+        rows were skipped because their user stopped or paused meanwhile.
+
+        A slice's sends are done when Telegram answered: their records are written meanwhile
+        (``_advance``), and a batch is wholly recorded before the next claim.
+        """
+        skipped = 0
+        while not self.stopping:
+            try:
                 batch = await self.claim(self.runtime.clock.now())
                 # A late row skipped now may have moved to a slot due right now: claim again
                 # until nothing is due (rows that failed keep their lease or back off).
@@ -315,11 +333,26 @@ class Dispatcher:
                     sending.append(_Slice(part, delivering))
                 while sending:
                     await self._finish(sending.popleft(), report, by_kind)
-        await record_tick(self.runtime.sessions, self.runtime.clock.now(), by_kind)
-        if report.claimed or skipped:
-            counts = {k.value: v for k, v in report.counts.items() if v}
-            log.info("dispatch tick: %s; %d skipped (stopped or paused meanwhile)", counts, skipped)
-        return report
+            finally:
+                await self._recorded()
+        return skipped
+
+    async def _recorded(self) -> None:
+        """Wait until every outcome handed to the writer so far is written. One that could
+        not be (after its retries) is logged: its row keeps the lease, then goes again."""
+        moves, self._unlanded = self._unlanded, []
+        landed = await asyncio.gather(*(asyncio.shield(move.landed) for move in moves),
+                                      return_exceptions=True)
+        for move, result in zip(moves, landed, strict=True):
+            if isinstance(result, BaseException):
+                self.errors.log(
+                    logging.ERROR,
+                    f"reminder not recorded: {type(result).__name__} "
+                    f"(schedule {move.due.schedule_id})",
+                    result,
+                    key=f"reminder not recorded: {type(result).__name__}",
+                    traceback=not is_connection_lost(result),
+                )
 
     async def _patiently(
         self, read: Callable[[list[Due]], Awaitable[_T]], dues: list[Due]
@@ -656,9 +689,10 @@ class Dispatcher:
 
         ``sent`` with the ``message`` Telegram confirmed (its buttons then count, see
         ``prompts``), or without one (uncertain); ``refused``: Telegram refused it for good.
-        Returns once written: outcomes that come in while a write is under way go together
-        in the next one (one UPDATE for all their rows), so a send waits for its record
-        about one write at most, and a burst costs a few transactions a slice, not one each.
+        Returns at once: outcomes that come in while a write is under way go together in the
+        next one (one UPDATE for all their rows), so a burst costs a few transactions a
+        slice, not one each, and sends never wait for records. The tick waits for them all
+        (``_recorded``) before it claims again.
         """
         now = self.runtime.clock.now()
         prompt = None
@@ -668,10 +702,9 @@ class Dispatcher:
         move = _Move(due, following, sent, refused, prompt, now,
                      asyncio.get_running_loop().create_future())
         self._moves.append(move)
+        self._unlanded.append(move)
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_moves())
-        # The write goes on if this caller is cancelled: the send it records happened.
-        await asyncio.shield(move.landed)
 
     async def _write_moves(self) -> None:
         """Write the waiting outcomes, all that came in by then each time, until none wait."""

@@ -6,6 +6,7 @@ this module only says which wall-clock slots a rule has and adds the user's spre
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -71,6 +72,8 @@ def hydration_slots(window: WakingWindow, every_hours: int) -> list[time]:
     ]
 
 
+# Kept: a trigger never changes, and a few rules, zones and windows serve every user.
+@functools.lru_cache(maxsize=4096)
 def trigger_for(rule: Rule, zone: ZoneInfo, window: WakingWindow) -> CronTrigger:
     """The APScheduler trigger that fires at the rule's local wall-clock slots."""
     if isinstance(rule, Daily):
