@@ -129,6 +129,11 @@ async def lateness(seconds: float) -> dict[str, Any]:
     dues = [begin + n / STEADY_PER_SECOND for n in range(users)]
     late = [s - d for s, d in zip(sent, dues, strict=False)]
     p99 = percentile(late, 0.99) if late else math.inf
+    # A stall shows as one stretch of due times all late: the worst 2 s of them, on average.
+    buckets: dict[int, list[float]] = {}
+    for n, lateness_of_one in enumerate(late):
+        buckets.setdefault(int(n / STEADY_PER_SECOND // 2), []).append(lateness_of_one)
+    worst = max((statistics.mean(values) for values in buckets.values()), default=math.inf)
     return {
         "lateness_load_per_second": STEADY_PER_SECOND,
         "lateness_reminders_due": users,
@@ -136,6 +141,7 @@ async def lateness(seconds: float) -> dict[str, Any]:
         "lateness_p50_seconds": round(percentile(late, 0.5), 3) if late else None,
         "lateness_p99_seconds": round(p99, 3) if late else None,
         "lateness_p99_goal_ratio": round(p99 / LATENESS_GOAL_SECONDS, 3) if late else None,
+        "lateness_worst_2s_mean_seconds": round(worst, 3) if late else None,
         "lateness_bot_peak_rss_mib": mib(figures["peak_rss_kib"]),
     }
 

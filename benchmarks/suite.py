@@ -70,6 +70,7 @@ ROWS: list[tuple[str, str, str]] = [
     ("lateness_p50_seconds", "lateness (sent - due), p50 (s), steady 20/s", ""),
     ("lateness_p99_seconds", "lateness, p99 (s)", "< 2"),
     ("lateness_p99_goal_ratio", "lateness p99 : 2 s", "< 1"),
+    ("lateness_worst_2s_mean_seconds", "lateness, worst 2 s of due times, mean (s)", ""),
     ("longburst_reminders", "long burst: reminders to distinct chats", ""),
     ("longburst_rss_before_mib", "long burst: RSS before (MiB)", ""),
     ("longburst_rss_after_mib", "long burst: RSS after (MiB)", ""),
