@@ -46,6 +46,8 @@ log = logging.getLogger(__name__)
 CONNECT_TIMEOUT = 5.0
 # Pool: waiting for a free connection of our own pool; nothing was written either.
 POOL_TIMEOUT = 5.0
+# Idle connections kept open for the next calls (more are opened while busier).
+KEPT_CONNECTIONS = 16
 # Write: a timeout while the request is being written leaves its fate unknown (part of it,
 # or all of it, may have reached Telegram), so it is treated as sent; a message is small.
 WRITE_TIMEOUT = 10.0
@@ -170,6 +172,10 @@ class TelegramRequest(HTTPXRequest):
             pool_timeout=POOL_TIMEOUT,
             write_timeout=WRITE_TIMEOUT,
             read_timeout=READ_TIMEOUT if read_timeout is None else read_timeout,
+            # Connections beyond these are closed when idle: httpx looks at every pooled
+            # connection on every call, and a burst once opened could double each send's cost.
+            httpx_kwargs={"limits": httpx.Limits(max_connections=connection_pool_size,
+                                                 max_keepalive_connections=KEPT_CONNECTIONS)},
         )
 
     async def do_request(
