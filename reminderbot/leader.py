@@ -164,14 +164,16 @@ _NO_UPDATES = b'{"ok":true,"result":[]}'
 
 
 class LeaderPolling(HTTPXRequest):
-    """PTB's getUpdates request (one connection), made only by the leading replica.
+    """PTB's getUpdates request, made only by the leading replica.
 
     Telegram answers a second poller with 409 Conflict and hands each update to one of them;
     a replica that does not lead waits here instead (PTB stops the wait when it stops).
     """
 
     def __init__(self, leadership: Leadership | None) -> None:
-        super().__init__(connection_pool_size=1)
+        # Two: PTB's last getUpdates at shutdown (it confirms what was fetched) can find the
+        # cancelled long poll's connection not yet given back, and logged an ERROR then.
+        super().__init__(connection_pool_size=2)
         self.leadership = leadership
 
     async def do_request(
