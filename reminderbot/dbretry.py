@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from time import monotonic
 from typing import TypeVar
 
@@ -19,7 +19,6 @@ from sqlalchemy.exc import (
     DBAPIError,
     InterfaceError,
     OperationalError,
-    SQLAlchemyError,
 )
 from sqlalchemy.exc import (
     TimeoutError as PoolTimeoutError,
@@ -34,13 +33,35 @@ FIRST_WAIT = 0.1  # seconds before the second attempt; doubled each time, up to 
 MAX_WAIT = 2.0
 
 
+# PostgreSQL's SQLSTATE classes that blame the server, not the statement: connection
+# exceptions (08) and operator intervention (57P: shutting down, starting up after a restart).
+_SERVER_SQLSTATES = ("08", "57P")
+
+
+def _sqlstates(exc: BaseException) -> Iterator[str]:
+    """The SQLSTATE codes along ``exc``'s chain: the driver's own exception (asyncpg raises
+    some, such as "the database system is starting up", unwrapped when it connects) and
+    SQLAlchemy's wrapper of it (``orig``)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        for candidate in (current, getattr(current, "orig", None)):
+            code = getattr(candidate, "sqlstate", None)
+            if isinstance(code, str):
+                yield code
+        current = current.__cause__ or current.__context__
+
+
 def is_connection_lost(exc: BaseException) -> bool:
     """Whether ``exc`` says the connection failed (worth a fresh one), not the statement."""
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
-    return isinstance(
+    if isinstance(
         exc, OperationalError | InterfaceError | PoolTimeoutError | OSError | TimeoutError
-    )
+    ):
+        return True
+    return any(code.startswith(_SERVER_SQLSTATES) for code in _sqlstates(exc))
 
 
 async def write_until(
@@ -60,7 +81,7 @@ async def write_until(
         try:
             async with sessions.begin() as session:
                 result = await work(session)
-        except (SQLAlchemyError, OSError, TimeoutError) as exc:
+        except Exception as exc:  # the driver's own errors too (see is_connection_lost)
             if not is_connection_lost(exc):
                 raise
             failures += 1

@@ -108,7 +108,9 @@ async def test_a_postgresql_restart_mid_burst_loses_nothing_and_doubles_nothing(
         assert tally.reached < DUE  # the database went down in the middle of the burst
         await tally.wait_until_done(cluster.url)
         assert process.returncode is None  # still running
-    finally:
-        log = await stop(process)
+    except BaseException as failure:
+        failure.add_note("the bot's log, its end:\n" + (await stop(process))[-4000:])
+        raise
+    log = await stop(process)
     assert process.returncode == 0, log[-2000:]
     assert sorted(set(tally.per_chat.values())) == [1]  # nothing lost, nothing twice
