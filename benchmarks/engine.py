@@ -82,6 +82,8 @@ async def engine(db: str, users: int) -> dict[str, Any]:
         f"engine_{db}_ceiling_messages_per_second": round(ceiling_rate, 1),
         f"engine_{db}_reminders": seen["sent"],
         f"engine_{db}_tick_seconds": round(figures["seconds"], 2),
+        # About the tick's seconds: the bot's one event loop is bound by its CPU.
+        f"engine_{db}_tick_cpu_seconds": round(figures["cpu_seconds"], 2),
         f"engine_{db}_messages_per_second": round(rate, 1),
         f"engine_{db}_ceiling_ratio": round(rate / ceiling_rate, 3),
         f"engine_{db}_max_per_chat": seen["max_per_chat"],

@@ -50,7 +50,9 @@ def _sqlstates(exc: BaseException) -> Iterator[str]:
             code = getattr(candidate, "sqlstate", None)
             if isinstance(code, str):
                 yield code
-        current = current.__cause__ or current.__context__
+        # Only what raised it (``raise ... from``): an error met while handling a lost
+        # connection is not one itself.
+        current = current.__cause__
 
 
 def is_connection_lost(exc: BaseException) -> bool:

@@ -584,13 +584,13 @@ class Dispatcher:
         following = self.next_due(due, now)
         announcement = due.schedule.announcement_id
         if is_late(due.due_at, now) and announcement is None:
-            await self._advance(due, following, sent=False)
+            self._advance(due, following, sent=False)
             return Outcome.SKIPPED_LATE
         if drank_recently(due):
-            await self._advance(due, following, sent=False)
+            self._advance(due, following, sent=False)
             return Outcome.SKIPPED_GLASS
         if regular_water(due) and near_a_nudge(due.due_at, due.plan):
-            await self._advance(due, following, sent=False)
+            self._advance(due, following, sent=False)
             return Outcome.SKIPPED_PLAN
         key, markup, variant = self.message_for(due)
         paid = self.runtime.settings.telegram_paid_broadcast
@@ -604,7 +604,7 @@ class Dispatcher:
                 )
         except TelegramError as exc:
             return await self._not_delivered(due, following, failure_of(exc))
-        await self._advance(due, following, sent=True, message=message)
+        self._advance(due, following, sent=True, message=message)
         return Outcome.SENT
 
     async def _body(self, announcement_id: int) -> str:
@@ -628,12 +628,12 @@ class Dispatcher:
         if failure.kind == Failure.MAYBE_SENT:
             log.warning("reminder %s may have been sent (%s): counted as sent, not repeated",
                         due.schedule_id, failure.reason)
-            await self._advance(due, following, sent=True)
+            self._advance(due, following, sent=True)
             return Outcome.UNCERTAIN
         if failure.kind == Failure.REFUSED:
             log.warning("reminder %s refused by Telegram (%s): not retried, moved on",
                         due.schedule_id, failure.reason)
-            await self._advance(due, following, sent=False, refused=True)
+            self._advance(due, following, sent=False, refused=True)
             return Outcome.FAILED
         if failure.retry_after is not None:  # Telegram's own wait (429): not a failed try
             wait = failure.retry_after * random.uniform(1, 1 + RETRY_JITTER)
@@ -646,7 +646,7 @@ class Dispatcher:
             log.warning("reminder %s not sent after %d tries (%s): counted as failed, moved on",
                         due.schedule_id, tries, failure.reason)
             self._tries.pop(due.schedule_id, None)
-            await self._advance(due, following, sent=False)
+            self._advance(due, following, sent=False)
             return Outcome.FAILED
         wait = retry_wait(tries)
         log.warning("reminder %s not sent (%s); trying again in %d s (try %d of %d)",
@@ -676,7 +676,7 @@ class Dispatcher:
         await write_until(self.runtime.sessions, work, deadline=monotonic() + left,
                           what=f"reminder {due.schedule_id}")
 
-    async def _advance(
+    def _advance(
         self,
         due: Due,
         following: datetime | None,
