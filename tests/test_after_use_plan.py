@@ -37,8 +37,8 @@ from tests.test_discreet import GIVEAWAY
 
 BERLIN = ZoneInfo("Europe/Berlin")
 EXPIRED = "This button is no longer active."
-WHY = ("Why: being low on water is one cause of a headache the day after, so topping up over "
-       "the next few hours is worth it. Tomorrow's check-in will ask how your head is.")
+WHY = ("Why: being low on water is one cause of a headache the day after, so I'll remind you "
+       "over the next few hours. Tomorrow's check-in will ask how your head is.")
 STARTED_END = ("Have a glass now too, and tap the button when you do. A new /took starts the "
                "plan over; /stop ends it.")
 NUDGES = [
